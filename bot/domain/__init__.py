@@ -1,0 +1,1 @@
+"""Pure domain rules: no telegram, sqlalchemy or aiohttp imports (a test enforces it)."""

@@ -1,0 +1,182 @@
+"""Durable intake of updates (polling loop and webhook) and the worker that feeds PTB."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from typing import Any
+
+from telegram import Update
+from telegram.error import RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot import bot_api, scope
+from bot.clock import Clock
+from storage.repositories import StoredUpdate
+from storage.uow import Database
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+def chat_of(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (for per-chat order)."""
+    for key in ("message", "edited_message", "channel_post", "my_chat_member"):
+        if key in update:
+            return update[key]["chat"]["id"]
+    cq = update.get("callback_query")
+    if cq:
+        msg = cq.get("message")
+        return msg["chat"]["id"] if msg else cq["from"]["id"]
+    return None
+
+
+def to_stored(updates: list[dict[str, Any]]) -> list[StoredUpdate]:
+    """Serialise raw updates once, for the inbox."""
+    return [StoredUpdate(u["update_id"], chat_of(u), json.dumps(u, ensure_ascii=False))
+            for u in updates]
+
+
+async def store(db: Database, clock: Clock, updates: list[dict[str, Any]]) -> list[StoredUpdate]:
+    """Commit updates to the inbox; return the ones not seen before (duplicates are no-ops)."""
+    stored = to_stored(updates)
+    async with db.uow() as uow:
+        new = await uow.repos.inbox.store(stored, clock.now())
+        await uow.commit()
+    return [s for s in stored if s.update_id in new]
+
+
+class InboxWorker:
+    """Processes inbox rows in update order, a batch per transaction, a savepoint per update."""
+
+    def __init__(self, db: Database, application: Application, clock: Clock, *,
+                 batch_size: int = 64, tries: int = 2) -> None:
+        self.db, self.application, self.clock = db, application, clock
+        self.batch_size = batch_size
+        self.tries = tries
+        self._queue: deque[StoredUpdate] = deque()
+        self._event = asyncio.Event()
+        self._last_id = -1
+        self.processed = 0
+        self.failed = 0
+        application.add_error_handler(self._on_error)
+
+    def submit(self, updates: list[StoredUpdate]) -> None:
+        """Queue committed updates for processing."""
+        for u in updates:
+            if u.update_id > self._last_id:
+                self._queue.append(u)
+                self._last_id = u.update_id
+        if updates:
+            self._event.set()
+
+    async def recover(self) -> int:
+        """Queue what a previous run stored but did not process; returns how many."""
+        async with self.db.uow() as uow:
+            pending = await uow.repos.inbox.pending(limit=1_000_000)
+        self.submit(pending)
+        return len(pending)
+
+    async def run(self) -> None:
+        """Process until cancelled."""
+        while True:
+            await self._event.wait()
+            self._event.clear()
+            while self._queue:
+                batch = [self._queue.popleft()
+                         for _ in range(min(self.batch_size, len(self._queue)))]
+                try:
+                    await self._process_batch(batch)
+                except Exception:
+                    # The batch's transaction failed (e.g. the database was unavailable): its
+                    # updates are still pending in the inbox; put them back and try again.
+                    log.exception("inbox batch failed; retrying")
+                    self._queue.extendleft(reversed(batch))
+                    await asyncio.sleep(1.0)
+
+    async def _process_batch(self, batch: list[StoredUpdate]) -> None:
+        async with self.db.uow() as uow:
+            done: list[int] = []
+            for item in batch:
+                if await self._process_one(uow, item):
+                    done.append(item.update_id)
+            await uow.repos.inbox.mark_done(done, self.clock.now())
+            await uow.commit()
+        self.processed += len(done)
+
+    async def _process_one(self, uow: Any, item: StoredUpdate) -> bool:
+        """Run the handlers in a savepoint; on failure undo their writes and record the error."""
+        update = Update.de_json(json.loads(item.payload), self.application.bot)
+        error: BaseException | None = None
+        for _ in range(self.tries):
+            sc = scope.UpdateScope(uow)
+            async with uow.session.begin_nested() as savepoint:
+                token = scope.enter(sc)
+                try:
+                    await self.application.process_update(update)
+                    if sc.error is None:
+                        await uow.flush()
+                except Exception as exc:  # a handler bug must not stop the desk
+                    sc.error = exc
+                finally:
+                    scope.leave(token)
+                if sc.error is None:
+                    return True
+                error = sc.error
+                uow.repos.outbox.discard()
+                await savepoint.rollback()
+        self.failed += 1
+        # Only the exception type: its text may quote what the customer wrote.
+        log.error("update %s failed and is parked: %s", item.update_id, type(error).__name__)
+        await uow.repos.inbox.mark_attempt(item.update_id, type(error).__name__, True,
+                                           self.clock.now())
+        return False
+
+    async def _on_error(self, update: object, context: Any) -> None:
+        sc = scope.scope_or_none()
+        if sc is not None:
+            sc.error = context.error
+        else:
+            log.error("error outside an update: %s", type(context.error).__name__)
+
+
+class Poller:
+    """Our own getUpdates loop: an update is confirmed to Telegram only after it is stored."""
+
+    def __init__(self, db: Database, application: Application, worker: InboxWorker,
+                 clock: Clock, *, timeout: int = 25, limit: int = 100) -> None:
+        self.db, self.bot, self.worker, self.clock = db, application.bot, worker, clock
+        self.timeout, self.limit = timeout, limit
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        await bot_api.call(self.bot, "deleteWebhook", {"drop_pending_updates": False})
+        async with self.db.uow() as uow:
+            last = await uow.repos.inbox.max_update_id()
+        offset = last + 1 if last is not None else None
+        backoff = 1.0
+        while True:
+            try:
+                raw = await bot_api.call(
+                    self.bot, "getUpdates",
+                    {"offset": offset, "timeout": self.timeout, "limit": self.limit,
+                     "allowed_updates": ALLOWED_UPDATES},
+                    read_timeout=self.timeout + 10)
+                backoff = 1.0
+            except RetryAfter as exc:
+                await asyncio.sleep(bot_api.retry_after_seconds(exc))
+                continue
+            except TelegramError as exc:
+                log.warning("getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            if not raw:
+                continue
+            new = await store(self.db, self.clock, raw)
+            # The next getUpdates with this offset is what confirms them to Telegram.
+            offset = max(u["update_id"] for u in raw) + 1
+            self.worker.submit(new)

@@ -1,0 +1,218 @@
+"""The outbox sender: delivers queued Bot API calls in per-chat order within the rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram import Bot
+
+from bot import bot_api
+from bot.bot_api import Outcome
+from bot.clock import Clock
+from bot.ratelimit import RateLimiter
+from storage.repositories import OutboxRow
+from storage.uow import Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_BACKOFF_S = 300.0
+# Transient failures are retried for hours (a Telegram outage must not lose an acknowledgement),
+# then given up so nothing is retried forever.
+MAX_ATTEMPTS = 60
+
+# Called in the results transaction with (uow, row, result or None, error reason or None).
+SentHook = Callable[[UnitOfWork, OutboxRow, Any, str | None], Awaitable[None]]
+
+
+@dataclass
+class _Result:
+    row: OutboxRow
+    outcome: Outcome | None  # None = delivered
+    result: Any = None
+    reason: str = ""
+    retry_in: float = 0.0
+
+
+@dataclass
+class _ChatQueue:
+    rows: deque[OutboxRow] = field(default_factory=deque)
+    busy: bool = False  # a call to this chat is in flight
+    hold_until: float = 0.0  # monotonic time before which nothing goes to this chat
+
+
+class Sender:
+    """Reads due outbox rows and delivers them; one per instance."""
+
+    def __init__(self, db: Database, bot: Bot, limiter: RateLimiter, clock: Clock, *,
+                 concurrency: int = 32, fetch_size: int = 500,
+                 on_sent: list[SentHook] | None = None, on_failed: list[SentHook] | None = None
+                 ) -> None:
+        self.db, self.bot, self.limiter, self.clock = db, bot, limiter, clock
+        self.concurrency = concurrency
+        self.fetch_size = fetch_size
+        self.on_sent = on_sent or []
+        self.on_failed = on_failed or []
+        self._wake = asyncio.Event()
+        self._need_fetch = True
+        self._chats: dict[int, _ChatQueue] = {}
+        self._known: set[int] = set()  # row ids held in memory
+        self._inflight = 0
+        self._results: list[_Result] = []
+        self._stopping = False
+        self.sent_count = 0
+        self.rate_limited_count = 0
+
+    def wake(self) -> None:
+        """New rows were committed: look at the outbox now."""
+        self._need_fetch = True
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        async with self.db.uow() as uow:
+            await uow.repos.outbox.release_leases()  # rows a crashed run had in flight
+            await uow.commit()
+        next_fetch = 0.0
+        while not self._stopping:
+            now = time.monotonic()
+            if self._need_fetch or now >= next_fetch:
+                self._need_fetch = False
+                await self._fetch()
+                next_fetch = now + 1.0  # rows waiting on not_before become due by the clock
+            if self._results:
+                await self._flush_results()
+            delay = self._dispatch()
+            if self._results or self._need_fetch:
+                continue
+            timeout = min(delay, max(0.0, next_fetch - time.monotonic()))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+            try:
+                async with asyncio.timeout(max(timeout, 0.001)):
+                    await self._wake.wait()
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is queued or in flight (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._known and not self._inflight and not self._results:
+                async with self.db.uow() as uow:
+                    if not await uow.repos.outbox.due(self.clock.now(), 1):
+                        return
+            await asyncio.sleep(0.02)
+        raise TimeoutError("outbox not drained")
+
+    async def _fetch(self) -> None:
+        now = self.clock.now()
+        async with self.db.uow() as uow:
+            rows = [r for r in await uow.repos.outbox.due(now, self.fetch_size)
+                    if r.id not in self._known]
+            await uow.repos.outbox.lease([r.id for r in rows], now + LEASE)
+            await uow.commit()
+        for r in rows:
+            self._known.add(r.id)
+            self._chats.setdefault(r.chat_id, _ChatQueue()).rows.append(r)
+
+    def _dispatch(self) -> float:
+        """Start every call that may go now; return seconds until the next may."""
+        now = time.monotonic()
+        soonest = 1.0
+        for chat_id, q in list(self._chats.items()):
+            if not q.rows:
+                if not q.busy:
+                    del self._chats[chat_id]
+                continue
+            if q.busy:
+                continue
+            if self._inflight >= self.concurrency:
+                return 0.01
+            if q.hold_until > now:
+                soonest = min(soonest, q.hold_until - now)
+                continue
+            row = q.rows[0]
+            wait = self.limiter.wait(chat_id, row.method, now)
+            if wait > 0:
+                soonest = min(soonest, wait)
+                continue
+            self.limiter.record(chat_id, row.method, now)
+            q.rows.popleft()
+            q.busy = True
+            self._inflight += 1
+            asyncio.create_task(self._send(q, row))
+        return soonest
+
+    async def _send(self, q: _ChatQueue, row: OutboxRow) -> None:
+        try:
+            result = await bot_api.call(self.bot, row.method, row.payload)
+            res = _Result(row, None, result)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # every failure is classified; nothing escapes the loop
+            outcome, reason = bot_api.classify(exc)
+            res = _Result(row, outcome, None, reason)
+            if outcome is Outcome.RATE_LIMITED:
+                res.retry_in = bot_api.retry_after_seconds(exc)
+            elif outcome is Outcome.TRANSIENT:
+                res.retry_in = min(MAX_BACKOFF_S, 2.0 ** row.attempts) * random.uniform(0.8, 1.2)
+        finally:
+            q.busy = False
+            self._inflight -= 1
+        if res.outcome is Outcome.TRANSIENT:
+            row.attempts += 1
+            if row.attempts >= MAX_ATTEMPTS:
+                res.outcome, res.reason = Outcome.PERMANENT, f"gave up: {res.reason}"
+        if res.outcome in (Outcome.RATE_LIMITED, Outcome.TRANSIENT):
+            # Keep the row at the head of its chat so later messages never overtake it.
+            q.rows.appendleft(row)
+            q.hold_until = time.monotonic() + res.retry_in
+            if res.outcome is Outcome.RATE_LIMITED:
+                self.rate_limited_count += 1
+        self._results.append(res)
+        self._wake.set()
+
+    async def _flush_results(self) -> None:
+        results, self._results = self._results, []
+        now = self.clock.now()
+        async with self.db.uow() as uow:
+            repo = uow.repos.outbox
+            sent = [(r.row.id, _message_id(r.result)) for r in results
+                    if r.outcome in (None, Outcome.DONE)]
+            await repo.mark_sent(sent, now)
+            for r in results:
+                if r.outcome in (None, Outcome.DONE):
+                    for hook in self.on_sent:
+                        await hook(uow, r.row, r.result, None)
+                elif r.outcome is Outcome.PERMANENT:
+                    log.warning("outbox %s %s to chat failed for good: %s",
+                                r.row.id, r.row.method, r.reason)
+                    await repo.mark_failed(r.row.id, r.reason, now)
+                    for hook in self.on_failed:
+                        await hook(uow, r.row, None, r.reason)
+                else:
+                    await repo.retry_later(r.row.id, now + timedelta(seconds=r.retry_in), r.reason,
+                                           count_attempt=r.outcome is Outcome.TRANSIENT)
+            await uow.commit()
+        self.sent_count += len(sent)
+        for r in results:
+            if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT):
+                self._known.discard(r.row.id)
+
+    def stop(self) -> None:
+        """Ask the loop to end after the current step."""
+        self._stopping = True
+        self._wake.set()
+
+
+def _message_id(result: Any) -> int | None:
+    return result.get("message_id") if isinstance(result, dict) else None

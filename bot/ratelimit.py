@@ -1,0 +1,75 @@
+"""Sliding-window send limits (overall, per chat, per group), mirroring Telegram's."""
+
+from __future__ import annotations
+
+from collections import deque
+
+# A little slack so a limit measured on another machine's clock is never touched; keeps us
+# above 95 % of the configured rate.
+_SLACK = 1.02
+
+# Calls that post or change a message in a chat; only these count against chat/group limits.
+_CHAT_METHODS = ("send", "copyMessage", "forwardMessage", "editMessage", "createForumTopic")
+
+
+def counts_for_chat(method: str) -> bool:
+    """True when the call posts or edits a message (answers and chat actions are free)."""
+    return method.startswith(_CHAT_METHODS) and method != "sendChatAction"
+
+
+class _Window:
+    __slots__ = ("limit", "span", "times")
+
+    def __init__(self, limit: float, span: float) -> None:
+        self.limit = int(limit) if limit >= 1 else 1
+        self.span = (span / limit if 0 < limit < 1 else span) * _SLACK
+        self.times: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        while self.times and now - self.times[0] >= self.span:
+            self.times.popleft()
+        if len(self.times) < self.limit:
+            return 0.0
+        return self.times[0] + self.span - now
+
+
+class RateLimiter:
+    """Decides when the next call to a chat may go; 0 for a limit turns it off."""
+
+    def __init__(self, overall_per_second: float, per_chat_per_second: float,
+                 per_group_per_minute: float) -> None:
+        self.overall = overall_per_second
+        self.per_chat = per_chat_per_second
+        self.per_group = per_group_per_minute
+        self._overall = _Window(overall_per_second, 1.0) if overall_per_second else None
+        self._chats: dict[int, _Window] = {}
+        self._groups: dict[int, _Window] = {}
+
+    def wait(self, chat_id: int, method: str, now: float) -> float:
+        """Seconds to wait before this call may be made (0 = now)."""
+        if not counts_for_chat(method):
+            return 0.0
+        w = self._overall.wait(now) if self._overall else 0.0
+        if self.per_chat:
+            w = max(w, self._win(self._chats, chat_id, self.per_chat, 1.0).wait(now))
+        if chat_id < 0 and self.per_group:
+            w = max(w, self._win(self._groups, chat_id, self.per_group, 60.0).wait(now))
+        return w
+
+    def record(self, chat_id: int, method: str, now: float) -> None:
+        """Count a call that is being made now."""
+        if not counts_for_chat(method):
+            return
+        if self._overall:
+            self._overall.times.append(now)
+        if self.per_chat:
+            self._win(self._chats, chat_id, self.per_chat, 1.0).times.append(now)
+        if chat_id < 0 and self.per_group:
+            self._win(self._groups, chat_id, self.per_group, 60.0).times.append(now)
+
+    @staticmethod
+    def _win(d: dict[int, _Window], key: int, limit: float, span: float) -> _Window:
+        w = d.get(key)
+        if w is None:
+            w = d[key] = _Window(limit, span)
+        return w

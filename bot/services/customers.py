@@ -1,0 +1,24 @@
+"""Customer use cases: first contact and language."""
+
+from __future__ import annotations
+
+from bot.clock import Clock
+from bot.i18n import language_for
+from storage.models import Customer
+from storage.uow import UnitOfWork
+
+
+async def register(uow: UnitOfWork, clock: Clock, user_id: int, first_name: str,
+                   username: str | None, language_code: str | None) -> Customer:
+    """Record the customer on first contact (language from Telegram's language_code)."""
+    return await uow.repos.customers.upsert(user_id, first_name, username,
+                                            language_for(language_code), clock.now())
+
+
+async def set_language(uow: UnitOfWork, clock: Clock, user_id: int, language: str) -> Customer:
+    """Switch a customer's language."""
+    c = await uow.repos.customers.get(user_id)
+    if c is None:
+        raise LookupError("unknown customer")
+    c.language, c.updated_at = language, clock.now()
+    return c

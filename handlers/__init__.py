@@ -1,0 +1,1 @@
+"""Telegram-facing handlers: parse the update, authorise, call one service, render."""

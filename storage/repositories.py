@@ -1,0 +1,265 @@
+"""Repositories: the only place SQL is written. Hot paths (inbox, outbox) use Core statements."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storage.models import Customer, InboxUpdate, OutboxMessage, Staff, Timer
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
+
+
+class Repositories:
+    """All repositories of one unit of work."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.inbox = InboxRepo(uow)
+        self.outbox = OutboxRepo(uow)
+        self.customers = CustomerRepo(uow)
+        self.staff = StaffRepo(uow)
+        self.timers = TimerRepo(uow)
+
+
+class _Repo:
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+
+    @property
+    def session(self):  # type: ignore[no-untyped-def]
+        return self.uow.session
+
+    @property
+    def dialect(self) -> str:
+        return self.uow.session.bind.dialect.name  # type: ignore[union-attr]
+
+    def _insert(self, model: Any) -> Any:
+        """INSERT that can say ON CONFLICT DO NOTHING on both backends."""
+        return (sqlite.insert(model) if self.dialect == "sqlite" else postgresql.insert(model))
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    """An inbox row as the worker needs it."""
+
+    update_id: int
+    chat_id: int | None
+    payload: str
+    attempts: int = 0
+
+
+class InboxRepo(_Repo):
+    """Durable inbox of Telegram updates."""
+
+    async def store(self, updates: list[StoredUpdate], now: datetime) -> set[int]:
+        """Insert updates not seen before; return the ids that were new."""
+        if not updates:
+            return set()
+        stmt = (
+            self._insert(InboxUpdate)
+            .values([
+                {"update_id": u.update_id, "chat_id": u.chat_id, "payload": u.payload,
+                 "status": "pending", "attempts": 0, "received_at": now}
+                for u in updates
+            ])
+            .on_conflict_do_nothing(index_elements=["update_id"])
+            .returning(InboxUpdate.update_id)
+        )
+        return set((await self.session.execute(stmt)).scalars().all())
+
+    async def pending(self, limit: int, after: int = -1) -> list[StoredUpdate]:
+        """Unprocessed updates in update_id order."""
+        rows = await self.session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.chat_id, InboxUpdate.payload,
+                   InboxUpdate.attempts)
+            .where(InboxUpdate.status == "pending", InboxUpdate.update_id > after)
+            .order_by(InboxUpdate.update_id).limit(limit)
+        )
+        return [StoredUpdate(*r) for r in rows]
+
+    async def is_pending(self, update_id: int) -> bool:
+        """True while the update still waits to be processed."""
+        st = await self.session.scalar(
+            select(InboxUpdate.status).where(InboxUpdate.update_id == update_id))
+        return st == "pending"
+
+    async def mark_done(self, update_ids: list[int], now: datetime) -> None:
+        """Mark processed updates (in the same transaction as their effects)."""
+        if update_ids:
+            await self.session.execute(
+                update(InboxUpdate).where(InboxUpdate.update_id.in_(update_ids))
+                .values(status="done", processed_at=now))
+
+    async def mark_attempt(self, update_id: int, error: str, failed: bool, now: datetime) -> None:
+        """Record a failed attempt; `failed` parks the update for good (dead letter)."""
+        await self.session.execute(
+            update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(
+                attempts=InboxUpdate.attempts + 1, error=error[:256],
+                status="failed" if failed else "pending",
+                processed_at=now if failed else None))
+
+    async def max_update_id(self) -> int | None:
+        """Highest update id ever stored (to confirm the polling offset after a restart)."""
+        return await self.session.scalar(select(func.max(InboxUpdate.update_id)))
+
+    async def count(self, status: str) -> int:
+        """Number of inbox rows with a status."""
+        return int(await self.session.scalar(
+            select(func.count()).select_from(InboxUpdate).where(InboxUpdate.status == status)) or 0)
+
+
+@dataclass
+class OutboxRow:
+    """An outbox row as the sender needs it."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    ticket_id: int | None
+    purpose: str | None
+
+
+class OutboxRepo(_Repo):
+    """Durable outbox of Bot API calls."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        super().__init__(uow)
+        self._buffer: list[dict[str, Any]] = []
+
+    def enqueue(self, chat_id: int, method: str, payload: dict[str, Any], *,
+                ticket_id: int | None = None, purpose: str | None = None) -> None:
+        """Queue a call; it is written with the rest of the transaction at flush/commit."""
+        self._buffer.append({
+            "chat_id": chat_id, "method": method, "payload": payload,
+            "ticket_id": ticket_id, "purpose": purpose,
+        })
+        self.uow.outbox_added = True
+
+    def discard(self) -> None:
+        """Forget queued calls (their transaction is being rolled back)."""
+        self._buffer.clear()
+
+    async def flush(self, now: datetime) -> None:
+        """Write the queued calls in one statement."""
+        if not self._buffer:
+            return
+        rows = [{**r, "payload": json.dumps(r["payload"], ensure_ascii=False),
+                 "status": "pending", "attempts": 0, "created_at": now} for r in self._buffer]
+        self._buffer.clear()
+        await self.session.execute(insert(OutboxMessage), rows)
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """Pending calls whose time has come, oldest first, not leased by a live sender."""
+        stmt = (
+            select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.method,
+                   OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.ticket_id,
+                   OutboxMessage.purpose)
+            .where(OutboxMessage.status == "pending",
+                   or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
+                   or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
+            .order_by(OutboxMessage.id).limit(limit)
+        )
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = await self.session.execute(stmt)
+        return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    async def lease(self, ids: list[int], until: datetime) -> None:
+        """Lease rows to this sender until `until` (a crashed sender's rows come back then)."""
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=until))
+
+    async def mark_sent(self, results: list[tuple[int, int | None]], now: datetime) -> None:
+        """Record delivered calls with the message id Telegram gave them."""
+        if results:
+            await self.session.execute(
+                update(OutboxMessage).execution_options(synchronize_session=False),
+                [{"id": i, "result_message_id": mid, "status": "sent", "sent_at": now,
+                  "lease_until": None} for i, mid in results])
+
+    async def retry_later(self, row_id: int, not_before: datetime, error: str,
+                          count_attempt: bool = True) -> None:
+        """Put a call back for a later try (rate limit, network or server error)."""
+        values: dict[str, Any] = {"not_before": not_before, "error": error[:256],
+                                  "lease_until": None}
+        if count_attempt:
+            values["attempts"] = OutboxMessage.attempts + 1
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+
+    async def mark_failed(self, row_id: int, error: str, now: datetime) -> None:
+        """Give up on a call for good (blocked bot, chat not found, bad request)."""
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == row_id).values(
+                status="failed", error=error[:256], sent_at=now, lease_until=None,
+                attempts=OutboxMessage.attempts + 1))
+
+    async def release_leases(self) -> None:
+        """Clear every lease (one instance starting up owns them all)."""
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.lease_until.is_not(None))
+            .values(lease_until=None))
+
+    async def rows(self, **where: Any) -> list[OutboxMessage]:
+        """Outbox rows matching column values (for reports and tests)."""
+        stmt = select(OutboxMessage).filter_by(**where).order_by(OutboxMessage.id)
+        return list((await self.session.scalars(stmt)).all())
+
+
+class CustomerRepo(_Repo):
+    """Customers keyed by Telegram user id."""
+
+    async def get(self, user_id: int) -> Customer | None:
+        """The customer, or None."""
+        return await self.session.get(Customer, user_id)
+
+    async def upsert(self, user_id: int, first_name: str, username: str | None,
+                     language: str, now: datetime) -> Customer:
+        """Create the customer on first contact; refresh their profile name afterwards."""
+        c = await self.get(user_id)
+        if c is None:
+            c = Customer(id=user_id, first_name=first_name, username=username, language=language,
+                         unreachable=False, created_at=now, updated_at=now)
+            self.session.add(c)
+        elif c.first_name != first_name or c.username != username:
+            c.first_name, c.username, c.updated_at = first_name, username, now
+        return c
+
+
+class StaffRepo(_Repo):
+    """The staff roster."""
+
+    async def get(self, user_id: int) -> Staff | None:
+        """The staff member, or None."""
+        return await self.session.get(Staff, user_id)
+
+    async def all(self) -> list[Staff]:
+        """Every staff member, active or not."""
+        return list((await self.session.scalars(select(Staff).order_by(Staff.id))).all())
+
+
+class TimerRepo(_Repo):
+    """Durable timers."""
+
+    def add(self, kind: str, due_at: datetime, now: datetime, *, ticket_id: int | None = None,
+            chat_id: int | None = None, payload: dict[str, Any] | None = None) -> Timer:
+        """Schedule a timer."""
+        t = Timer(kind=kind, due_at=due_at, ticket_id=ticket_id, chat_id=chat_id,
+                  payload=payload or {}, status="pending", attempts=0, created_at=now)
+        self.session.add(t)
+        self.uow.timers_added = True
+        return t
+
+    async def for_ticket(self, ticket_id: int) -> list[Timer]:
+        """The timers of a ticket."""
+        return list((await self.session.scalars(
+            select(Timer).where(Timer.ticket_id == ticket_id).order_by(Timer.due_at))).all())
