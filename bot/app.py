@@ -14,6 +14,7 @@ from bot.config import Config
 from bot.inbox import InboxWorker, Poller
 from bot.outbox import Sender
 from bot.ratelimit import RateLimiter
+from bot.scheduler import Scheduler, TimerHandler
 from handlers import customer
 from handlers.deps import Deps
 from storage.db import create_engine, is_sqlite, session_factory
@@ -53,6 +54,7 @@ class App:
     application: Application = field(init=False)  # type: ignore[type-arg]
     worker: InboxWorker = field(init=False)
     sender: Sender = field(init=False)
+    scheduler: Scheduler = field(init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     async def start(self) -> None:
@@ -72,12 +74,15 @@ class App:
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,
                                          limits.per_group_per_minute), self.clock)
         self.db.on_outbox.append(self.sender.wake)
+        self.scheduler = Scheduler(self.db, self.clock, timer_handlers())
+        self.db.on_timers.append(self.scheduler.wake)
         self.worker = InboxWorker(self.db, self.application, self.clock)
         recovered = await self.worker.recover()
         if recovered:
             log.info("recovered %d stored updates", recovered)
         self._spawn(self.sender.run(), "sender")
         self._spawn(self.worker.run(), "inbox-worker")
+        self._spawn(self.scheduler.run(), "scheduler")
         if self.poll:
             poller = Poller(self.db, self.application, self.worker, self.clock,
                             timeout=self.config.file.telegram.poll_timeout)
@@ -107,6 +112,11 @@ class App:
             await asyncio.Event().wait()
         finally:
             await self.stop()
+
+
+def timer_handlers() -> dict[str, TimerHandler]:
+    """Which service runs for each timer kind."""
+    return {}
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

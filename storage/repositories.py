@@ -259,6 +259,41 @@ class TimerRepo(_Repo):
         self.uow.timers_added = True
         return t
 
+    async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[int]:
+        """Lease due timers to this worker; a crashed worker's lease runs out and they return."""
+        stmt = (select(Timer.id)
+                .where(Timer.status == "pending", Timer.due_at <= now,
+                       or_(Timer.lease_until.is_(None), Timer.lease_until <= now))
+                .order_by(Timer.due_at).limit(limit))
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list((await self.session.scalars(stmt)).all())
+        if ids:
+            await self.session.execute(
+                update(Timer).where(Timer.id.in_(ids)).values(lease_until=lease_until))
+        return ids
+
+    async def get(self, timer_id: int) -> Timer | None:
+        """One timer."""
+        return await self.session.get(Timer, timer_id)
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest pending timer is due."""
+        return await self.session.scalar(
+            select(func.min(Timer.due_at)).where(Timer.status == "pending"))
+
+    async def cancel(self, *, ticket_id: int | None = None, chat_id: int | None = None,
+                     kinds: tuple[str, ...] = ()) -> None:
+        """Cancel pending timers of a ticket or chat (optionally only some kinds)."""
+        stmt = update(Timer).where(Timer.status == "pending")
+        if ticket_id is not None:
+            stmt = stmt.where(Timer.ticket_id == ticket_id)
+        if chat_id is not None:
+            stmt = stmt.where(Timer.chat_id == chat_id)
+        if kinds:
+            stmt = stmt.where(Timer.kind.in_(kinds))
+        await self.session.execute(stmt.values(status="cancelled"))
+
     async def for_ticket(self, ticket_id: int) -> list[Timer]:
         """The timers of a ticket."""
         return list((await self.session.scalars(
