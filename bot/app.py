@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from dataclasses import dataclass, field
 
+from aiohttp import web
 from telegram.ext import Application, ApplicationBuilder
 
+from bot import bot_api
 from bot.clock import Clock
 from bot.config import Config
-from bot.inbox import InboxWorker, Poller
+from bot.inbox import ALLOWED_UPDATES, InboxWorker, Poller
+from bot.metrics import Metrics
 from bot.outbox import Sender
 from bot.ratelimit import RateLimiter
 from bot.scheduler import Scheduler, TimerHandler
+from bot.web.server import build_web_app
 from handlers import customer
 from handlers.deps import Deps
 from storage.db import create_engine, is_sqlite, session_factory
@@ -55,6 +60,9 @@ class App:
     worker: InboxWorker = field(init=False)
     sender: Sender = field(init=False)
     scheduler: Scheduler = field(init=False)
+    metrics: Metrics = field(default_factory=Metrics, init=False)
+    web_port: int | None = field(default=None, init=False)
+    _runner: web.AppRunner | None = field(default=None, init=False)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False)
 
     async def start(self) -> None:
@@ -72,21 +80,42 @@ class App:
         limits = self.config.file.telegram.limits
         self.sender = Sender(self.db, self.application.bot,
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,
-                                         limits.per_group_per_minute), self.clock)
+                                         limits.per_group_per_minute), self.clock,
+                             metrics=self.metrics)
         self.db.on_outbox.append(self.sender.wake)
         self.scheduler = Scheduler(self.db, self.clock, timer_handlers())
         self.db.on_timers.append(self.scheduler.wake)
-        self.worker = InboxWorker(self.db, self.application, self.clock)
+        self.worker = InboxWorker(self.db, self.application, self.clock, metrics=self.metrics)
         recovered = await self.worker.recover()
         if recovered:
             log.info("recovered %d stored updates", recovered)
         self._spawn(self.sender.run(), "sender")
         self._spawn(self.worker.run(), "inbox-worker")
         self._spawn(self.scheduler.run(), "scheduler")
-        if self.poll:
+        tg = self.config.file.telegram
+        secret = tg.webhook_secret or (secrets.token_urlsafe(32) if tg.webhook_url else None)
+        await self._start_web(secret)
+        if tg.webhook_url:
+            # Telegram pushes to us; each update is stored before we answer 200.
+            await bot_api.call(self.application.bot, "setWebhook",
+                               {"url": tg.webhook_url, "secret_token": secret,
+                                "allowed_updates": ALLOWED_UPDATES})
+        elif self.poll:
             poller = Poller(self.db, self.application, self.worker, self.clock,
-                            timeout=self.config.file.telegram.poll_timeout)
+                            timeout=tg.poll_timeout, metrics=self.metrics)
             self._spawn(poller.run(), "poller")
+
+    async def _start_web(self, secret: str | None) -> None:
+        w = self.config.file.web
+        if not w.enabled:
+            return
+        app = build_web_app(self.db, self.worker, self.clock, self.metrics,
+                            webhook_path=w.webhook_path, secret=secret)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, w.host, w.port)
+        await site.start()
+        self.web_port = self._runner.addresses[0][1]
 
     def _spawn(self, coro: object, name: str) -> None:
         task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
@@ -101,6 +130,9 @@ class App:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
         with contextlib.suppress(Exception):
             await self.application.shutdown()
         await self._engine.dispose()

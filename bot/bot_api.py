@@ -8,11 +8,13 @@ from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.warnings import PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 # We call methods by name with JSON-ready payloads from the outbox; PTB nudges towards its typed
 # wrappers on every such call, which would only fill the logs.
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
+# retry_after becomes a timedelta in PTB 23; _seconds() reads either form.
+warnings.filterwarnings("ignore", message=r".*retry_after", category=PTBDeprecationWarning)
 
 
 async def call(bot: Bot, method: str, params: dict[str, Any], *,

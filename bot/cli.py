@@ -40,8 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and the URL carries the bot token.
+    # httpx logs every request URL, and the URL carries the bot token; PTB logs call
+    # parameters (customers' texts and phone numbers) at DEBUG. Neither belongs in our logs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("telegram").setLevel(logging.INFO)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     if args.command is None:
         _parser().print_help()

@@ -21,6 +21,11 @@ class ConfigError(Exception):
     """A configuration problem, worded as one line naming the key."""
 
 
+def as_duration(v: Any) -> Duration:
+    """A configured duration (defaults stay strings where a section does not validate them)."""
+    return _duration(v)
+
+
 def _duration(v: Any) -> Duration:
     if isinstance(v, Duration):
         return v
@@ -50,9 +55,19 @@ class TelegramSection(_Strict):
 
     staff_group_id: int | None = None
     poll_timeout: int = Field(25, ge=0, le=50)
+    # With a webhook_url Telegram pushes updates to [web] webhook_path instead of us polling.
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
     limits: Limits = Limits()
+
+
+class WebSection(_Strict):
+    """[web] the HTTP server: webhook endpoint, /healthz, /metrics."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    webhook_path: str = "/telegram/webhook"
 
 
 class StaffEntry(_Strict):
@@ -100,15 +115,139 @@ class CalendarSection(_Strict):
         return time.fromisoformat(a.strip()), time.fromisoformat(b.strip())
 
 
+FieldType = Literal["text", "phone", "datetime", "choice", "photo"]
+# Keys end up in step names and callback data (both length-limited), so keep them short.
+_KEY = r"^[a-z][a-z0-9_]{0,23}$"
+
+
+class ChoiceOption(_Strict):
+    """One option of a choice field, named in both languages."""
+
+    zh: str = Field(min_length=1, max_length=40)
+    en: str = Field(min_length=1, max_length=40)
+
+
+class FieldEntry(_Strict):
+    """An extra required element (受理要素) of a category."""
+
+    key: str = Field(pattern=_KEY)
+    zh: str = Field(min_length=1, max_length=60)
+    en: str = Field(min_length=1, max_length=60)
+    type: FieldType = "text"
+    options: list[ChoiceOption] = []
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, v: list[ChoiceOption]) -> list[ChoiceOption]:
+        if len(v) > 20:
+            raise ValueError("at most 20 options (they become buttons)")
+        return v
+
+    def model_post_init(self, _: Any) -> None:
+        """A choice field without options could never be answered."""
+        if self.type == "choice" and not self.options:
+            raise ValueError(f"field {self.key!r} is a choice but lists no options")
+
+
+class CategoryEntry(_Strict):
+    """One [[categories]] entry: a branch of the category tree and its required fields."""
+
+    key: str = Field(pattern=_KEY)
+    zh: str = Field(min_length=1, max_length=40)
+    en: str = Field(min_length=1, max_length=40)
+    fields: list[FieldEntry] = []
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_fields(cls, v: list[FieldEntry]) -> list[FieldEntry]:
+        keys = [f.key for f in v]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"field key {sorted(dup)[0]!r} appears more than once")
+        return v
+
+
+def _text_field(key: str, zh: str, en: str) -> FieldEntry:
+    return FieldEntry(key=key, zh=zh, en=en, type="text")
+
+
+_UNIT = ("unit", "楼栋及房号", "Building and unit number")
+_PLACE = ("location", "具体位置", "Where exactly")
+_WHEN = ("when", "发生时间", "When it happened")
+
+# PROCESS.md §1: the default property-management tree with its required elements.
+DEFAULT_CATEGORIES: list[CategoryEntry] = [
+    CategoryEntry(key="housing", zh="房屋管理", en="Housing", fields=[_text_field(*_UNIT)]),
+    CategoryEntry(key="equipment", zh="设备管理", en="Equipment and facilities",
+                  fields=[_text_field(*_PLACE)]),
+    CategoryEntry(key="safety", zh="安全管理", en="Safety and security",
+                  fields=[_text_field(*_PLACE), FieldEntry(key=_WHEN[0], zh=_WHEN[1],
+                                                           en=_WHEN[2], type="datetime")]),
+    CategoryEntry(key="environment", zh="环境管理", en="Environment and cleaning",
+                  fields=[_text_field(*_PLACE)]),
+    CategoryEntry(key="service", zh="综合服务", en="General service"),
+    CategoryEntry(key="dispute", zh="业户纠纷", en="Dispute between residents",
+                  fields=[_text_field(*_UNIT)]),
+    CategoryEntry(key="developer", zh="地产相关", en="Developer-related",
+                  fields=[_text_field(*_UNIT)]),
+    CategoryEntry(key="other", zh="其他", en="Other"),
+]
+
+
+class IntakeSection(_Strict):
+    """[intake] how the conversation behaves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    max_facts_length: int = Field(3000, ge=100, le=100_000)
+    # Elapsed durations: these are about the customer's attention, not business time.
+    reminder_after: DurationField = "30m"
+    expire_after: DurationField = "24h"
+    listen_idle: DurationField = "3m"
+    phone_region: str = "CN"
+    abusive_words: list[str] = []
+
+    @field_validator("reminder_after", "expire_after", "listen_idle")
+    @classmethod
+    def _elapsed(cls, v: Duration) -> Duration:
+        if v.is_working:
+            raise ValueError(f"{v} must be elapsed time such as \"30m\", not working time")
+        return v
+
+    @field_validator("phone_region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        import phonenumbers
+
+        if v.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {v!r}; write e.g. \"CN\"")
+        return v.upper()
+
+
 class FileConfig(_Strict):
     """Everything the TOML file may hold; every section optional."""
 
     timezone: str = "Asia/Shanghai"
     default_language: Literal["zh_CN", "en"] = "zh_CN"
     telegram: TelegramSection = TelegramSection()
+    web: WebSection = WebSection()
     staff: list[StaffEntry] = []
     windows: Windows = Windows()
     calendar: CalendarSection = CalendarSection()
+    categories: list[CategoryEntry] = DEFAULT_CATEGORIES
+    intake: IntakeSection = IntakeSection()
+
+    @field_validator("categories")
+    @classmethod
+    def _tree(cls, v: list[CategoryEntry]) -> list[CategoryEntry]:
+        if not v:
+            raise ValueError("at least one category is needed")
+        if len(v) > 40:
+            raise ValueError("at most 40 categories (they become buttons)")
+        keys = [c.key for c in v]
+        dup = {k for k in keys if keys.count(k) > 1}
+        if dup:
+            raise ValueError(f"category key {sorted(dup)[0]!r} appears more than once")
+        return v
 
     @field_validator("timezone")
     @classmethod
@@ -128,7 +267,8 @@ class FileConfig(_Strict):
             raise ValueError(f"telegram_id {sorted(dup)[0]} appears more than once")
         for s in v:
             if s.supervisor is not None and s.supervisor not in ids:
-                raise ValueError(f"supervisor {s.supervisor} of {s.telegram_id} is not in the roster")
+                raise ValueError(
+                    f"supervisor {s.supervisor} of {s.telegram_id} is not in the roster")
             if s.supervisor == s.telegram_id:
                 raise ValueError(f"{s.telegram_id} cannot be their own supervisor")
         return v

@@ -14,6 +14,7 @@ from telegram.ext import Application
 
 from bot import bot_api, scope
 from bot.clock import Clock
+from bot.metrics import Metrics
 from storage.repositories import StoredUpdate
 from storage.uow import Database
 
@@ -53,8 +54,9 @@ class InboxWorker:
     """Processes inbox rows in update order, a batch per transaction, a savepoint per update."""
 
     def __init__(self, db: Database, application: Application, clock: Clock, *,
-                 batch_size: int = 64, tries: int = 2) -> None:
+                 batch_size: int = 64, tries: int = 2, metrics: Metrics | None = None) -> None:
         self.db, self.application, self.clock = db, application, clock
+        self.metrics = metrics or Metrics()
         self.batch_size = batch_size
         self.tries = tries
         self._queue: deque[StoredUpdate] = deque()
@@ -106,6 +108,7 @@ class InboxWorker:
             await uow.repos.inbox.mark_done(done, self.clock.now())
             await uow.commit()
         self.processed += len(done)
+        self.metrics.updates_processed.inc(len(done))
 
     async def _process_one(self, uow: Any, item: StoredUpdate) -> bool:
         """Run the handlers in a savepoint; on failure undo their writes and record the error."""
@@ -129,6 +132,7 @@ class InboxWorker:
                 uow.repos.outbox.discard()
                 await savepoint.rollback()
         self.failed += 1
+        self.metrics.updates_failed.inc()
         # Only the exception type: its text may quote what the customer wrote.
         log.error("update %s failed and is parked: %s", item.update_id, type(error).__name__)
         await uow.repos.inbox.mark_attempt(item.update_id, type(error).__name__, True,
@@ -147,8 +151,10 @@ class Poller:
     """Our own getUpdates loop: an update is confirmed to Telegram only after it is stored."""
 
     def __init__(self, db: Database, application: Application, worker: InboxWorker,
-                 clock: Clock, *, timeout: int = 25, limit: int = 100) -> None:
+                 clock: Clock, *, timeout: int = 25, limit: int = 100,
+                 metrics: Metrics | None = None) -> None:
         self.db, self.bot, self.worker, self.clock = db, application.bot, worker, clock
+        self.metrics = metrics or Metrics()
         self.timeout, self.limit = timeout, limit
 
     async def run(self) -> None:
@@ -170,13 +176,15 @@ class Poller:
                 await asyncio.sleep(bot_api.retry_after_seconds(exc))
                 continue
             except TelegramError as exc:
-                log.warning("getUpdates failed (%s); retrying in %.0fs", type(exc).__name__, backoff)
+                log.warning("getUpdates failed (%s); retrying in %.0fs",
+                            type(exc).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
             if not raw:
                 continue
             new = await store(self.db, self.clock, raw)
+            self.metrics.updates_received.inc(len(new))
             # The next getUpdates with this offset is what confirms them to Telegram.
             offset = max(u["update_id"] for u in raw) + 1
             self.worker.submit(new)

@@ -17,6 +17,7 @@ from telegram import Bot
 from bot import bot_api
 from bot.bot_api import Outcome
 from bot.clock import Clock
+from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
 from storage.repositories import OutboxRow
 from storage.uow import Database, UnitOfWork
@@ -54,8 +55,9 @@ class Sender:
 
     def __init__(self, db: Database, bot: Bot, limiter: RateLimiter, clock: Clock, *,
                  concurrency: int = 32, fetch_size: int = 500,
-                 on_sent: list[SentHook] | None = None, on_failed: list[SentHook] | None = None
-                 ) -> None:
+                 on_sent: list[SentHook] | None = None, on_failed: list[SentHook] | None = None,
+                 metrics: Metrics | None = None) -> None:
+        self.metrics = metrics or Metrics()
         self.db, self.bot, self.limiter, self.clock = db, bot, limiter, clock
         self.concurrency = concurrency
         self.fetch_size = fetch_size
@@ -102,9 +104,9 @@ class Sender:
                 pass
             self._wake.clear()
 
-    async def drain(self, timeout: float = 10.0) -> None:
+    async def drain(self, within: float = 10.0) -> None:
         """Wait until nothing is queued or in flight (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if not self._known and not self._inflight and not self._results:
                 async with self.db.uow() as uow:
@@ -197,6 +199,7 @@ class Sender:
                     log.warning("outbox %s %s to chat failed for good: %s",
                                 r.row.id, r.row.method, r.reason)
                     await repo.mark_failed(r.row.id, r.reason, now)
+                    self.metrics.messages_failed.inc()
                     for hook in self.on_failed:
                         await hook(uow, r.row, None, r.reason)
                 else:
@@ -204,6 +207,7 @@ class Sender:
                                            count_attempt=r.outcome is Outcome.TRANSIENT)
             await uow.commit()
         self.sent_count += len(sent)
+        self.metrics.messages_sent.inc(len(sent))
         for r in results:
             if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT):
                 self._known.discard(r.row.id)

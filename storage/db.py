@@ -1,4 +1,4 @@
-"""Engine creation: SQLite with WAL, busy timeout, foreign keys and BEGIN IMMEDIATE; PostgreSQL via asyncpg."""
+"""Engine creation: SQLite with WAL, busy timeout, foreign keys, BEGIN IMMEDIATE; or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
-        # NORMAL is durable against process crashes in WAL mode (only an OS crash can lose the tail).
+        # NORMAL survives process crashes in WAL mode (only an OS crash can lose the tail).
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 

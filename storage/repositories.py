@@ -203,6 +203,12 @@ class OutboxRepo(_Repo):
                 status="failed", error=error[:256], sent_at=now, lease_until=None,
                 attempts=OutboxMessage.attempts + 1))
 
+    async def count_pending(self) -> int:
+        """Calls still to be delivered."""
+        return int(await self.session.scalar(
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status == "pending")) or 0)
+
     async def release_leases(self) -> None:
         """Clear every lease (one instance starting up owns them all)."""
         await self.session.execute(

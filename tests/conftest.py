@@ -33,6 +33,7 @@ def make_config(db_url: str, api_url: str, **file: Any) -> Config:
     """A config pointing at the emulator; limits off unless a test sets them."""
     file.setdefault("telegram", {"limits": {"overall_per_second": 0, "per_chat_per_second": 0,
                                             "per_group_per_minute": 0}, "poll_timeout": 1})
+    file.setdefault("web", {"port": 0})  # any free port: several desks may run at once
     return Config(
         env=EnvSettings(telegram_bot_token=TOKEN, telegram_api_url=api_url,
                         database_url=db_url),

@@ -1,0 +1,111 @@
+"""Configuration: defaults, the documented keys, and one clear line for every mistake."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+
+GOOD = """
+timezone = "Asia/Shanghai"
+[telegram]
+staff_group_id = -1001234567890
+[[staff]]
+telegram_id = 1001
+name = "王管家"
+role = "steward"
+supervisor = 1002
+[[staff]]
+telegram_id = 1002
+name = "李经理"
+role = "supervisor"
+[windows]
+first_response = "30m"
+reply = "2 working days"
+follow_up_after = "7d"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "c.toml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_documented_keys_load(tmp_path: Path) -> None:
+    cfg = load_config(_write(tmp_path, GOOD), environ={"DATABASE_URL": "sqlite+aiosqlite://"})
+    f = cfg.file
+    assert f.telegram.staff_group_id == -1001234567890
+    assert [(s.telegram_id, s.role, s.supervisor) for s in f.staff] == [
+        (1001, "steward", 1002), (1002, "supervisor", None)]
+    assert f.windows.first_response.elapsed.total_seconds() == 1800
+    assert f.windows.reply.working_days == 2
+    assert f.windows.follow_up_after.elapsed.days == 7
+    assert cfg.env.database_url == "sqlite+aiosqlite://"
+
+
+def test_no_file_means_defaults() -> None:
+    cfg = load_config(None, environ={"TELEGRAM_API_URL": "http://127.0.0.1:1"})
+    assert cfg.file.timezone == "Asia/Shanghai"
+    assert cfg.file.telegram.limits.per_group_per_minute == 20
+    assert cfg.env.telegram_bot_token is None
+
+
+def test_the_example_written_by_init_is_valid(tmp_path: Path) -> None:
+    from bot.cli import main
+
+    path = tmp_path / "example.toml"
+    assert main(["init", str(path)]) == 0
+    assert load_config(path).file.telegram.staff_group_id == -1001234567890
+    assert main(["init", str(path)]) == 1  # never overwrites silently
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('reply = "2 working days"', 'reply = "2 wrking days"'),
+     "windows.reply: '2 wrking days' is not a duration"),
+    (('role = "steward"', 'role = "stewart"'), "staff[0].role: Input should be"),
+    (('supervisor = 1002', 'supervisor = 999'),
+     "staff: supervisor 999 of 1001 is not in the roster"),
+    (('timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"'), "timezone: unknown time zone"),
+    (('first_response = "30m"', 'first_respons = "30m"'), "windows.first_respons: unknown key"),
+    (('staff_group_id = -1001234567890', 'staff_group_id = "staff"'),
+     "telegram.staff_group_id: Input should be a valid integer"),
+    (('[windows]', '[windows'), "not valid TOML"),
+])
+def test_each_mistake_is_one_line_naming_the_key(tmp_path: Path, change: tuple[str, str],
+                                                 expected: str) -> None:
+    path = _write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert expected in message
+    assert "\n" not in message and message.startswith(str(path))
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_cli_exits_2_with_one_line_and_no_traceback(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD.replace('"30m"', '"soon"'))
+    env = {**os.environ, "COMPLAINT_BOT_CONFIG": str(path)}
+    proc = subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert "windows.first_response" in lines[0] and "'soon' is not a duration" in lines[0]
+
+
+def test_help_lists_the_commands() -> None:
+    proc = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0
+    for command in ("run", "migrate", "init", "sandbox"):
+        assert command in proc.stdout
