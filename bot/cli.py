@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(config)
     from bot.sandbox import run_sandbox
 
+    if not args.verbose:  # the terminal is the chat: keep it for the conversation
+        logging.getLogger().setLevel(logging.WARNING)
     port = getattr(args, "port", 0)
     user_id = getattr(args, "user_id", 5001)
     language = getattr(args, "language", "zh-hans")

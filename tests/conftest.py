@@ -94,6 +94,8 @@ async def pg_url() -> AsyncIterator[str]:
     import asyncpg
 
     problem = await _pg_reachable()
+    if problem and os.environ.get("CI"):
+        pytest.fail(f"CI provides PostgreSQL at {PG_URL} but it is not reachable: {problem}")
     if problem:
         pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({problem}); "
                     "set TEST_POSTGRES_URL or start a server")
