@@ -15,6 +15,9 @@ from bot.app import App
 from bot.clock import Clock
 from bot.config import Config, EnvSettings, FileConfig
 from bot.emulator import Emulator, Limits
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade_async
+from storage.uow import Database
 
 TOKEN = "123456:TEST-TOKEN"
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -45,6 +48,15 @@ def make_config(db_url: str, api_url: str, **file: Any) -> Config:
 def db_url(tmp_path: Path) -> str:
     """A fresh SQLite file."""
     return f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}"
+
+
+@pytest.fixture
+async def database(db_url: str) -> AsyncIterator[Database]:
+    """A migrated SQLite file with no desk running on it."""
+    await upgrade_async(db_url)
+    engine = create_engine(db_url)
+    yield Database(session_factory(engine), serialize_writes=True)
+    await engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,39 @@
+"""The sender's sliding windows: Telegram's limits, with 0 turning one off."""
+
+from __future__ import annotations
+
+from bot.ratelimit import RateLimiter, counts_for_chat
+
+
+def test_one_message_per_second_per_chat() -> None:
+    rl = RateLimiter(30, 1, 20)
+    assert rl.wait(5, "sendMessage", 100.0) == 0
+    rl.record(5, "sendMessage", 100.0)
+    assert 0.99 < rl.wait(5, "sendMessage", 100.0) <= 1.02
+    assert rl.wait(6, "sendMessage", 100.0) == 0  # another chat is free
+    assert rl.wait(5, "sendMessage", 101.03) == 0
+
+
+def test_group_limit_per_minute_and_overall_per_second() -> None:
+    rl = RateLimiter(3, 0, 2)
+    for i in range(2):
+        rl.record(-100, "sendMessage", 10.0 + i * 0.01)
+    assert rl.wait(-100, "sendMessage", 10.5) > 59
+    rl.record(7, "sendMessage", 10.02)
+    assert rl.wait(8, "sendMessage", 10.5) > 0  # 3 per second overall used up
+
+
+def test_answers_and_chat_actions_are_not_messages() -> None:
+    assert not counts_for_chat("answerCallbackQuery")
+    assert not counts_for_chat("sendChatAction")
+    assert counts_for_chat("editMessageText") and counts_for_chat("copyMessage")
+    rl = RateLimiter(1, 1, 1)
+    rl.record(5, "sendMessage", 0.0)
+    assert rl.wait(5, "answerCallbackQuery", 0.0) == 0
+
+
+def test_zero_turns_limits_off() -> None:
+    rl = RateLimiter(0, 0, 0)
+    for _ in range(1000):
+        rl.record(-100, "sendMessage", 0.0)
+    assert rl.wait(-100, "sendMessage", 0.0) == 0
