@@ -19,6 +19,7 @@ from bot.metrics import Metrics
 from bot.outbox import Sender
 from bot.ratelimit import RateLimiter
 from bot.scheduler import Scheduler, TimerHandler
+from bot.services import roster
 from bot.web.server import build_web_app
 from handlers import customer
 from handlers.deps import Deps
@@ -77,6 +78,9 @@ class App:
         self.application = build_application(self.config, env.telegram_bot_token)
         self.application.bot_data["deps"] = Deps(config=self.config, clock=self.clock)
         await self.application.initialize()
+        async with self.db.uow() as uow:
+            await roster.bootstrap(uow, self.clock, self.config.file.staff)
+            await uow.commit()
         limits = self.config.file.telegram.limits
         self.sender = Sender(self.db, self.application.bot,
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,

@@ -27,6 +27,22 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="write a fully commented example config file")
     init.add_argument("path", type=Path, nargs="?", default=Path("complaint-bot.toml"))
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    staff = sub.add_parser("staff", help="manage the staff roster: add | list | remove | set-role")
+    ssub = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    sa = ssub.add_parser("add", help="add (or update and reactivate) a staff member")
+    sa.add_argument("telegram_id", type=int)
+    sa.add_argument("name")
+    sa.add_argument("--role", default="steward",
+                    help="steward | supervisor | manager | committee | admin")
+    sa.add_argument("--supervisor", type=int, help="telegram_id of their supervisor")
+    sa.add_argument("--categories", default="", help="comma-separated category keys")
+    sa.add_argument("--areas", default="", help="comma-separated areas")
+    ssub.add_parser("list", help="show the roster")
+    sr = ssub.add_parser("remove", help="deactivate a staff member (their history stays)")
+    sr.add_argument("telegram_id", type=int)
+    ss = ssub.add_parser("set-role", help="change a staff member's role")
+    ss.add_argument("telegram_id", type=int)
+    ss.add_argument("role")
     sb = sub.add_parser("sandbox", help="chat with the bot as a customer in this terminal "
                                         "(local emulator, no token)")
     sb.add_argument("--port", type=int, default=0, help="emulator port (default: any free one)")
@@ -62,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         upgrade(config.env.database_url)
         print("database is up to date")
         return 0
+    if args.command == "staff":
+        return asyncio.run(_staff(config, args))
     if args.command == "run" and config.env.telegram_bot_token:
         return _run(config)
     from bot.sandbox import run_sandbox
@@ -82,6 +100,51 @@ def _run(config: Config) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(App(config).run_forever())
     return 0
+
+
+async def _staff(config: Config, args: argparse.Namespace) -> int:
+    from bot.clock import Clock
+    from bot.services import roster
+    from storage.db import create_engine, is_sqlite, session_factory
+    from storage.migrate import upgrade_async
+    from storage.uow import Database
+
+    url = config.env.database_url
+    await upgrade_async(url)
+    engine = create_engine(url)
+    db = Database(session_factory(engine), serialize_writes=is_sqlite(url))
+    clock = Clock()
+    try:
+        async with db.uow() as uow:
+            await roster.bootstrap(uow, clock, config.file.staff)
+            cmd = args.staff_command
+            if cmd == "add":
+                rows = [await roster.add(uow, clock, args.telegram_id, args.name, args.role,
+                                         args.supervisor, _split(args.categories),
+                                         _split(args.areas))]
+            elif cmd == "remove":
+                rows = [await roster.remove(uow, args.telegram_id)]
+            elif cmd == "set-role":
+                rows = [await roster.set_role(uow, args.telegram_id, args.role)]
+            else:
+                rows = await roster.listing(uow)
+            await uow.commit()
+    except roster.RosterError as err:
+        print(f"complaint-bot: {err}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"{'telegram_id':>12}  {'role':<10} {'supervisor':>12}  {'active':<6} name "
+          "[categories | areas]")
+    for r in rows:
+        print(f"{r.telegram_id:>12}  {r.role:<10} {r.supervisor or '':>12}  "
+              f"{'yes' if r.active else 'no':<6} {r.name} "
+              f"[{','.join(r.categories)} | {','.join(r.areas)}]")
+    return 0
+
+
+def _split(csv: str) -> list[str]:
+    return [p.strip() for p in csv.split(",") if p.strip()]
 
 
 def _init(path: Path, force: bool) -> int:
