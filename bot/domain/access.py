@@ -1,0 +1,102 @@
+"""Who may do what on a ticket: every staff action is decided here, from database facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+# Escalation levels (DESIGN.md vocabulary): 0 steward … 3 committee; admins act above them all.
+LEVELS = {"steward": 0, "supervisor": 1, "manager": 2, "committee": 3, "admin": 4}
+
+
+class Action(StrEnum):
+    """Staff actions on a ticket."""
+
+    CLAIM = "claim"
+    RELAY = "relay"
+    NOTE = "note"
+    HISTORY = "history"
+    RELEASE = "release"
+    TRANSFER = "transfer"
+    ASK_CUSTOMER = "ask"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    FLAG_ABOUT_STAFF = "about"
+
+
+# Reading and annotating: any active staff member may, except the person the ticket is about.
+_OPEN_TO_STAFF = frozenset({Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF})
+# Handling: the assignee, or a supervisor (or above) at or above the ticket's level.
+_HANDLING = frozenset({Action.RELAY, Action.RELEASE, Action.TRANSFER, Action.ASK_CUSTOMER,
+                       Action.ESCALATE, Action.RESOLVE})
+_FINISHED = frozenset({"closed", "withdrawn"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting user as the roster knows them (None role = not on the roster)."""
+
+    id: int
+    role: str | None
+    active: bool = True
+
+    @property
+    def level(self) -> int:
+        """Escalation level of their role; -1 for people who are not staff."""
+        return LEVELS.get(self.role or "", -1)
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    """What authorisation needs to know about a ticket, read from the database."""
+
+    status: str
+    assignee_id: int | None
+    escalation_level: int = 0
+    about_staff_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Allowed, or refused with a reason key (catalog: access.<reason>)."""
+
+    allowed: bool
+    reason: str = ""
+
+
+ALLOW = Decision(True)
+
+
+def authorize(actor: Actor, action: Action, ticket: TicketFacts) -> Decision:
+    """Decide whether `actor` may take `action` on `ticket`."""
+    if actor.level < 0:
+        return Decision(False, "not_staff")
+    if not actor.active:
+        return Decision(False, "inactive")
+    if ticket.about_staff_id == actor.id:
+        return Decision(False, "about_you")  # nobody handles a complaint about themselves
+    if action in _OPEN_TO_STAFF:
+        return ALLOW
+    if ticket.status in _FINISHED:
+        return Decision(False, "finished")
+    if action is Action.CLAIM:
+        return _claim(actor, ticket)
+    if action in _HANDLING:
+        if ticket.assignee_id == actor.id:
+            return ALLOW
+        if actor.level >= max(1, ticket.escalation_level):
+            return ALLOW  # a supervisor steps in on a ticket at or below their level
+        return Decision(False, "not_assignee")
+    return Decision(False, "unknown_action")
+
+
+def _claim(actor: Actor, ticket: TicketFacts) -> Decision:
+    if ticket.assignee_id is not None:
+        return Decision(False, "already_claimed")
+    if ticket.status != "open":
+        return Decision(False, "not_open")
+    # A complaint about a colleague, or one escalated, needs someone at a higher level.
+    needed = max(ticket.escalation_level, 1 if ticket.about_staff_id is not None else 0)
+    if actor.level < needed:
+        return Decision(False, "level_too_low")
+    return ALLOW

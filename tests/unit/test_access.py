@@ -1,0 +1,74 @@
+"""The authorisation matrix: every staff action against every kind of actor."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain.access import Action, Actor, TicketFacts, authorize
+
+STEWARD, OTHER, SUPERVISOR, SUBJECT = 11, 12, 21, 13
+ACTORS = {
+    "customer": Actor(500, None),
+    "unknown": Actor(999, None),
+    "other_steward": Actor(OTHER, "steward"),
+    "assignee": Actor(STEWARD, "steward"),
+    "supervisor": Actor(SUPERVISOR, "supervisor"),
+    "subject": Actor(SUBJECT, "steward"),
+    "deactivated": Actor(14, "steward", active=False),
+}
+ASSIGNED = TicketFacts("assigned", assignee_id=STEWARD)
+HANDLING = [Action.RELAY, Action.RELEASE, Action.TRANSFER, Action.ASK_CUSTOMER,
+            Action.ESCALATE, Action.RESOLVE]
+
+# actor -> allowed on an assigned ticket that is about SUBJECT (a colleague)
+EXPECTED = {
+    "customer": set(),
+    "unknown": set(),
+    "deactivated": set(),
+    "subject": set(),
+    "other_steward": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF},
+    "assignee": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF, *HANDLING},
+    "supervisor": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF, *HANDLING},
+}
+
+
+@pytest.mark.parametrize("who", list(ACTORS))
+@pytest.mark.parametrize("action", [a for a in Action if a is not Action.CLAIM])
+def test_matrix_on_an_assigned_ticket_about_a_colleague(who: str, action: Action) -> None:
+    ticket = TicketFacts("assigned", assignee_id=STEWARD, about_staff_id=SUBJECT)
+    assert authorize(ACTORS[who], action, ticket).allowed == (action in EXPECTED[who])
+
+
+@pytest.mark.parametrize(("who", "about", "level", "allowed", "reason"), [
+    ("assignee", None, 0, True, ""),
+    ("other_steward", None, 0, True, ""),
+    ("subject", SUBJECT, 0, False, "about_you"),
+    ("other_steward", SUBJECT, 0, False, "level_too_low"),
+    ("supervisor", SUBJECT, 0, True, ""),
+    ("other_steward", None, 1, False, "level_too_low"),
+    ("supervisor", None, 1, True, ""),
+    ("customer", None, 0, False, "not_staff"),
+    ("deactivated", None, 0, False, "inactive"),
+])
+def test_claim(who: str, about: int | None, level: int, allowed: bool, reason: str) -> None:
+    d = authorize(ACTORS[who], Action.CLAIM,
+                  TicketFacts("open", None, escalation_level=level, about_staff_id=about))
+    assert (d.allowed, d.reason) == (allowed, reason)
+
+
+def test_claimed_ticket_cannot_be_claimed_again() -> None:
+    d = authorize(ACTORS["other_steward"], Action.CLAIM, ASSIGNED)
+    assert (d.allowed, d.reason) == (False, "already_claimed")
+
+
+def test_a_supervisor_cannot_act_above_their_level() -> None:
+    ticket = TicketFacts("assigned", assignee_id=STEWARD, escalation_level=2)
+    assert not authorize(ACTORS["supervisor"], Action.RESOLVE, ticket).allowed
+    assert authorize(Actor(31, "manager"), Action.RESOLVE, ticket).allowed
+    assert authorize(ACTORS["assignee"], Action.RESOLVE, ticket).allowed
+
+
+def test_finished_tickets_only_take_notes() -> None:
+    closed = TicketFacts("closed", assignee_id=STEWARD)
+    assert authorize(ACTORS["assignee"], Action.NOTE, closed).allowed
+    assert authorize(ACTORS["assignee"], Action.RELAY, closed).reason == "finished"
