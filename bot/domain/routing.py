@@ -1,0 +1,64 @@
+"""Routing: which staff a new ticket goes to (PROCESS.md §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.domain.access import LEVELS
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """A staff member as routing sees them."""
+
+    id: int
+    role: str
+    active: bool = True
+    supervisor_id: int | None = None
+    categories: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    """Who is told about a ticket and the level it starts at."""
+
+    notify: tuple[int, ...]
+    level: int = 0
+
+
+def route(category: str, area: str | None, about_staff_id: int | None,
+          roster: Sequence[RosterEntry]) -> Route:
+    """Stewards for the category/area; for a complaint about a colleague, their supervisor."""
+    active = [s for s in roster if s.active]
+    if about_staff_id is not None:
+        boss = _supervisor_of(about_staff_id, roster)
+        if boss is not None:
+            return Route((boss.id,), level=max(1, LEVELS.get(boss.role, 1)))
+        # Nobody is named above them: every active supervisor or higher (never the subject).
+        seniors = tuple(s.id for s in active if LEVELS.get(s.role, 0) >= 1
+                        and s.id != about_staff_id)
+        return Route(seniors, level=1)
+    stewards = [s for s in active if s.role == "steward" and _serves(s, category, area)]
+    return Route(tuple(s.id for s in stewards), level=0)
+
+
+def _serves(s: RosterEntry, category: str, area: str | None) -> bool:
+    # An empty list means "all": a small desk need not list anything.
+    if s.categories and category not in s.categories:
+        return False
+    return not (area and s.areas and area not in s.areas)
+
+
+def _supervisor_of(staff_id: int, roster: Sequence[RosterEntry]) -> RosterEntry | None:
+    """The nearest active person above `staff_id` (skipping deactivated ones)."""
+    by_id = {s.id: s for s in roster}
+    seen = {staff_id}
+    cur = by_id.get(staff_id)
+    while cur is not None and cur.supervisor_id is not None and cur.supervisor_id not in seen:
+        seen.add(cur.supervisor_id)
+        cur = by_id.get(cur.supervisor_id)
+        if cur is not None and cur.active:
+            return cur
+    return None
