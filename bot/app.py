@@ -61,6 +61,7 @@ class App:
     worker: InboxWorker = field(init=False)
     sender: Sender = field(init=False)
     scheduler: Scheduler = field(init=False)
+    deps: Deps = field(init=False)
     metrics: Metrics = field(default_factory=Metrics, init=False)
     web_port: int | None = field(default=None, init=False)
     _runner: web.AppRunner | None = field(default=None, init=False)
@@ -76,7 +77,8 @@ class App:
         self.db = Database(session_factory(self._engine),
                            serialize_writes=is_sqlite(env.database_url))
         self.application = build_application(self.config, env.telegram_bot_token)
-        self.application.bot_data["deps"] = Deps(config=self.config, clock=self.clock)
+        self.deps = Deps(config=self.config, clock=self.clock)
+        self.application.bot_data["deps"] = self.deps
         await self.application.initialize()
         async with self.db.uow() as uow:
             await roster.bootstrap(uow, self.clock, self.config.file.staff)
@@ -87,7 +89,7 @@ class App:
                                          limits.per_group_per_minute), self.clock,
                              metrics=self.metrics)
         self.db.on_outbox.append(self.sender.wake)
-        self.scheduler = Scheduler(self.db, self.clock, timer_handlers())
+        self.scheduler = Scheduler(self.db, self.clock, timer_handlers(self.deps))
         self.db.on_timers.append(self.scheduler.wake)
         self.worker = InboxWorker(self.db, self.application, self.clock, metrics=self.metrics)
         recovered = await self.worker.recover()
@@ -150,9 +152,9 @@ class App:
             await self.stop()
 
 
-def timer_handlers() -> dict[str, TimerHandler]:
+def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
     """Which service runs for each timer kind."""
-    return {}
+    return {**customer.timer_handlers(deps.desk)}
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:

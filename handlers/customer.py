@@ -1,38 +1,118 @@
-"""Customer-side handlers (private chat)."""
+"""Customer-side handlers (private chat): parse the update, call the conversation, render."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+from dataclasses import replace
 
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import customers
+from bot.services import conversation, tickets
+from bot.services.desk import Desk
+from bot.services.inbound import Inbound
+from handlers import callback_data as cb
 from handlers import render
 from handlers.deps import deps
+from storage.models import Timer
+from storage.uow import UnitOfWork
+
+COMMANDS = frozenset({"start", "cancel", "language", "status", "ticket"})
+_NAV = render.nav_labels()
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/start: greet the customer."""
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
+def parse_message(update: Update) -> Inbound | None:
+    """A private message as the conversation sees it."""
+    msg, user = update.message, update.effective_user
+    if msg is None or user is None:
+        return None
+    base = Inbound(chat_id=msg.chat_id, user_id=user.id, first_name=user.first_name,
+                   username=user.username, language_code=user.language_code, kind="other",
+                   message_id=msg.message_id)
+    text = msg.text
+    if text is not None:
+        if text.startswith("/"):
+            word, _, rest = text[1:].partition(" ")
+            name = word.split("@", 1)[0].lower()
+            return replace(base, kind="command", text=rest,
+                           command=name if name in COMMANDS else "unknown")
+        if text in _NAV:  # Back / Cancel typed on the phone step's reply keyboard
+            return replace(base, kind="text", action=_NAV[text], text=text)
+        return replace(base, kind="text", text=text)
+    return _media(msg, base)
+
+
+def _media(msg: Message, base: Inbound) -> Inbound:
+    if msg.photo:
+        return replace(base, kind="photo", file_id=msg.photo[-1].file_id, text=msg.caption)
+    if msg.document:
+        return replace(base, kind="document", file_id=msg.document.file_id, text=msg.caption)
+    if msg.contact:
+        return replace(base, kind="contact", phone=msg.contact.phone_number)
+    media = msg.voice or msg.audio or msg.video_note
+    if media:
+        return replace(base, kind="voice", file_id=media.file_id)
+    if msg.sticker:
+        return replace(base, kind="sticker")
+    return base
+
+
+def parse_button(update: Update) -> Inbound | None:
+    """A press of one of the customer's inline buttons."""
+    q, user = update.callback_query, update.effective_user
+    if q is None or user is None or q.message is None or q.message.chat.type != ChatType.PRIVATE:
+        return None
+    parsed = cb.parse(q.data)
+    action, arg = parsed if parsed else ("unknown", "")
+    return Inbound(chat_id=q.message.chat.id, user_id=user.id, first_name=user.first_name,
+                   username=user.username, language_code=user.language_code, kind="button",
+                   action=action, arg=arg, query_id=q.id)
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every private message: commands, answers, stories, photos, contacts."""
+    m = parse_message(update)
+    if m is not None:
+        await _run(m, deps(context).desk)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every press of a customer button."""
+    m = parse_button(update)
+    if m is not None:
+        await _run(m, deps(context).desk)
+
+
+async def _run(m: Inbound, desk: Desk) -> None:
     uow = current_uow()
-    c = await customers.register(uow, deps(context).clock, user.id, user.first_name,
-                                 user.username, user.language_code)
-    render.greeting(uow.repos.outbox, chat.id, c.language, user.first_name)
+    result = await conversation.handle(uow, desk, m)
+    render.reply(uow.repos.outbox, m.chat_id, result, desk.form)
 
 
-async def fallback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Anything unplaced in a private chat gets a way back, never silence."""
-    user, chat = update.effective_user, update.effective_chat
-    assert user is not None and chat is not None
-    uow = current_uow()
-    c = await customers.register(uow, deps(context).clock, user.id, user.first_name,
-                                 user.username, user.language_code)
-    render.not_understood(uow.repos.outbox, chat.id, c.language)
+def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
+    """The timers this side owns: intake reminder, expiry and listening; ticket deadlines."""
+
+    async def intake_timer(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
+        result = await conversation.on_timer(uow, desk, timer)
+        if result is not None:
+            chat_id, r = result
+            render.reply(uow.repos.outbox, chat_id, r, desk.form)
+
+    async def deadline(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
+        # Only recorded for now: chasing the steward is the escalation issue's work.
+        await tickets.deadline_reached(uow, timer, desk.clock.now())
+
+    return {
+        "intake_reminder": intake_timer, "intake_expiry": intake_timer,
+        "intake_listen": intake_timer,
+        tickets.FIRST_RESPONSE_DUE: deadline, tickets.REPLY_DUE: deadline,
+    }
 
 
 def install(app: Application) -> None:  # type: ignore[type-arg]
     """Register the customer handlers."""
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("start", start, filters=private))
-    app.add_handler(MessageHandler(private, fallback))  # last: first match wins
+    private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+    app.add_handler(CallbackQueryHandler(on_button, pattern=cb.PATTERN))
+    app.add_handler(MessageHandler(private, on_message))

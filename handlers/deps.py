@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.ext import CallbackContext
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.services.desk import Desk
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,11 @@ class Deps:
 
     config: Config
     clock: Clock
+    # Built once from the configuration (categories, calendar, windows), never per update.
+    desk: Desk = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "desk", Desk.from_config(self.config, self.clock))
 
 
 def deps(context: CallbackContext[Any, Any, Any, Any]) -> Deps:

@@ -3,25 +3,72 @@
 from __future__ import annotations
 
 import html
+import re
+from datetime import datetime
 from typing import Any
 
-from bot.i18n import t
+from bot.domain import intake as steps
+from bot.domain.intake import IntakeForm
+from bot.domain.phone import format_phone
+from bot.i18n import LANGUAGES, t
+from bot.services import views as v
+from bot.services.tickets import facts_text
+from handlers import callback_data as cb
 from storage.repositories import OutboxRepo
+
+Keyboard = list[list[dict[str, Any]]]
+
+# Telegram's limit is 4096 characters of visible text; stay under it with room for the frame.
+MAX_TEXT = 4096
+_TAG = re.compile(r"<[^>]+>")
+# C0 controls other than tab and newline (NUL among them) have no business in a chat bubble.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Stands for the long text while the rest is measured; esc() turns NUL in customer text into
+# U+FFFD, so no customer text can contain it.
+_SLOT = "\x00slot\x00"
 
 
 def esc(text: str | None) -> str:
-    """Escape text a person typed for parse_mode=HTML."""
-    return html.escape(text or "", quote=False)
+    """Escape text a person typed for parse_mode=HTML (stored verbatim, shown safely)."""
+    return html.escape(_CONTROL.sub("\ufffd", text or ""), quote=False)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (characters outside the BMP count twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_len(html_text: str) -> int:
+    """Visible length of HTML we rendered (customer text in it is always escaped)."""
+    return utf16_len(html.unescape(_TAG.sub("", html_text)))
+
+
+def clip(text: str, limit: int, lang: str) -> str:
+    """Shorten raw text to `limit` UTF-16 units, saying how much was left out."""
+    if utf16_len(text) <= limit:
+        return text
+    more = t(lang, "common.clipped", n="{n}")
+    budget = max(limit - utf16_len(more) - 8, 0)
+    out, used = [], 0
+    for ch in text:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > budget:
+            break
+        out.append(ch)
+    kept = "".join(out)
+    return kept + more.format(n=len(text) - len(kept))
 
 
 def send_text(out: OutboxRepo, chat_id: int, text: str, *,
-              keyboard: list[list[dict[str, Any]]] | None = None,
+              keyboard: Keyboard | None = None, reply_markup: dict[str, Any] | None = None,
               thread_id: int | None = None, ticket_id: int | None = None,
               purpose: str | None = None) -> None:
-    """Queue an HTML message, with an inline keyboard if given."""
+    """Queue an HTML message, with an inline keyboard (or another reply_markup) if given."""
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
     if keyboard:
         payload["reply_markup"] = {"inline_keyboard": keyboard}
+    elif reply_markup:
+        payload["reply_markup"] = reply_markup
     if thread_id:
         payload["message_thread_id"] = thread_id
     out.enqueue(chat_id, "sendMessage", payload, ticket_id=ticket_id, purpose=purpose)
@@ -29,9 +76,259 @@ def send_text(out: OutboxRepo, chat_id: int, text: str, *,
 
 def greeting(out: OutboxRepo, chat_id: int, lang: str, first_name: str) -> None:
     """The /start greeting."""
-    send_text(out, chat_id, t(lang, "start.greeting", name=esc(first_name)))
+    send_text(out, chat_id, t(lang, "start.greeting", name=esc(first_name)),
+              keyboard=menu_keyboard(lang))
 
 
 def not_understood(out: OutboxRepo, chat_id: int, lang: str) -> None:
     """A friendly answer to anything the bot cannot place."""
     send_text(out, chat_id, t(lang, "common.not_understood"))
+
+
+# -- keyboards ----------------------------------------------------------------------------
+
+def button(text: str, action: str, arg: str | int = "") -> dict[str, Any]:
+    """One inline button."""
+    return {"text": text, "callback_data": cb.make(action, arg)}
+
+
+def menu_keyboard(lang: str) -> Keyboard:
+    """File a complaint · My tickets · Language."""
+    return [[button(t(lang, "menu.file"), cb.FILE)],
+            [button(t(lang, "menu.my_tickets"), cb.MINE), button(t(lang, "menu.language"),
+                                                                 cb.LANG)]]
+
+
+def _nav(lang: str) -> list[dict[str, Any]]:
+    return [button(t(lang, "button.back"), cb.BACK), button(t(lang, "button.cancel"), cb.CANCEL)]
+
+
+def _pairs(buttons: list[dict[str, Any]]) -> Keyboard:
+    return [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+
+
+def nav_labels() -> dict[str, str]:
+    """Typed text of the phone step's reply keyboard → action (in every language)."""
+    return {t(lang, f"button.{a}"): a for lang in LANGUAGES for a in ("back", "cancel")}
+
+
+# -- views --------------------------------------------------------------------------------
+
+def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
+    """Queue every view of a service reply, in order."""
+    lang = r.lang
+    for view in r.views:
+        if isinstance(view, v.CallbackAnswer):
+            payload: dict[str, Any] = {"callback_query_id": view.query_id}
+            if view.key:
+                payload["text"] = t(lang, view.key)
+            out.enqueue(chat_id, "answerCallbackQuery", payload)
+        elif isinstance(view, v.Note):
+            values = {k: _value(lang, x) for k, x in view.values.items()}
+            markup = {"remove_keyboard": True} if view.remove_keyboard else None
+            send_text(out, chat_id, t(lang, view.key, **values), reply_markup=markup)
+        elif isinstance(view, v.Menu):
+            send_text(out, chat_id, t(lang, view.key), keyboard=menu_keyboard(lang))
+        elif isinstance(view, v.Greeting):
+            greeting(out, chat_id, lang, view.first_name)
+        elif isinstance(view, v.Languages):
+            send_text(out, chat_id, t(lang, "language.ask"), keyboard=[
+                [button(t(code, "language.name"), cb.SET_LANG, code) for code in LANGUAGES]])
+        elif isinstance(view, v.Prompt):
+            text, markup = prompt(lang, view, form)
+            send_text(out, chat_id, text, reply_markup=markup)
+        elif isinstance(view, v.Ack):
+            send_text(out, chat_id, t(lang, "ack.text", ref=esc(view.ref),
+                                      category=esc(category_name(form, view.category, lang)),
+                                      first_response=when(lang, view.first_response_due),
+                                      reply=when(lang, view.reply_due)),
+                      keyboard=menu_keyboard(lang))
+        elif isinstance(view, v.TicketList):
+            _ticket_list(out, chat_id, lang, view, form)
+        elif isinstance(view, v.TicketDetail):
+            _ticket_detail(out, chat_id, lang, view, form)
+        elif isinstance(view, v.ChooseTicket):
+            send_text(out, chat_id, t(lang, "tickets.choose"), keyboard=[
+                [button(_row_label(lang, row, form), cb.ATTACH, row.id)]
+                for row in view.tickets[:10]])
+
+
+def _value(lang: str, x: Any) -> str:
+    if isinstance(x, datetime):
+        return when(lang, x)
+    return esc(str(x))
+
+
+def when(lang: str, local: datetime) -> str:
+    """A local time as people read it: "3月12日 周四 09:30" / "Thu 12 Mar, 09:30"."""
+    weekdays = t(lang, "time.weekdays").split(",")
+    months = t(lang, "time.months").split(",")
+    return t(lang, "time.format", month_name=months[local.month - 1], month=local.month,
+             day=local.day, weekday=weekdays[local.weekday()], hm=f"{local:%H:%M}")
+
+
+def category_name(form: IntakeForm, key: str | None, lang: str) -> str:
+    """A category's name in the customer's language (the key if it left the configuration)."""
+    cat = form.category(key)
+    return cat.names.get(lang, cat.key) if cat else (key or "")
+
+
+def _row_label(lang: str, row: v.TicketRow, form: IntakeForm) -> str:
+    return f"{row.ref} · {category_name(form, row.category, lang)}"
+
+
+# -- prompts ------------------------------------------------------------------------------
+
+def prompt(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, dict[str, Any] | None]:
+    """The question of a step, its buttons, and the retry reason before it if any."""
+    text, keyboard = _question(lang, p, form)
+    if p.error:
+        hints = {k: esc(str(x)) for k, x in p.hints.items()}
+        text = t(lang, f"intake.error.{p.error}", **hints) + "\n\n" + text
+    if p.step == steps.PHONE:
+        # A reply keyboard is the only way to offer "share my number"; Back and Cancel go on
+        # it as typed buttons, which handlers map back to actions.
+        return text, {"keyboard": [
+            [{"text": t(lang, "intake.phone.share"), "request_contact": True}],
+            [{"text": t(lang, "button.back")}, {"text": t(lang, "button.cancel")}]],
+            "resize_keyboard": True, "is_persistent": True,
+            "input_field_placeholder": t(lang, "intake.phone.placeholder")}
+    return text, {"inline_keyboard": keyboard}
+
+
+def _question(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, Keyboard]:
+    a, step, nav = p.answers, p.step, _nav(lang)
+    if step == steps.CATEGORY:
+        return t(lang, "intake.category.ask"), [*_pairs(
+            [button(c.names.get(lang, c.key), cb.CATEGORY, c.key) for c in form.categories]), nav]
+    if step == steps.FACTS:
+        key = ("intake.facts.more" if p.follow_up else
+               "intake.facts.ask_again" if a.get("facts_rewrite") else "intake.facts.ask")
+        return t(lang, key), [[button(t(lang, "intake.facts.done"), cb.DONE)], nav]
+    if step == steps.OUTCOME:
+        return t(lang, "intake.outcome.ask"), [*_pairs(
+            [button(t(lang, f"outcome.{o}"), cb.OUTCOME, o) for o in steps.OUTCOMES]), nav]
+    if step == steps.OUTCOME_TEXT:
+        return t(lang, "intake.outcome.ask_text"), [nav]
+    if step == steps.NAME:
+        rows = [[button(t(lang, "intake.name.use_profile", name=p.first_name[:40]),
+                        cb.PROFILE_NAME)]] if p.first_name.strip() else []
+        return t(lang, "intake.name.ask"), [*rows, nav]
+    if step == steps.PHONE:
+        return t(lang, "intake.phone.ask"), []
+    if step == steps.PREVIOUS:
+        rows = [[button(_row_label(lang, v.TicketRow(e.id, e.ref, e.category, "", None, False),
+                                   form), cb.PREVIOUS, e.id)] for e in p.earlier]
+        rows.append([button(t(lang, "intake.previous.else"), cb.PREVIOUS, "else"),
+                     button(t(lang, "intake.previous.no"), cb.PREVIOUS, "no")])
+        key = "intake.previous.ask_pick" if p.earlier else "intake.previous.ask"
+        return t(lang, key), [*rows, nav]
+    if step == steps.CONFIRM:
+        return summary(lang, a, form), [
+            [button(t(lang, "intake.confirm.ok"), cb.CONFIRM)],
+            [button(t(lang, "intake.confirm.change"), cb.CHANGE),
+             button(t(lang, "button.cancel"), cb.CANCEL)]]
+    if step == steps.CHANGE:
+        return t(lang, "intake.change.ask"), [
+            *_pairs([button(field_label(lang, s, a, form), cb.FIELD, s)
+                     for s in form.changeable(a)]), [_nav(lang)[0]]]
+    f = form.field(a, step)
+    if f is None:  # a step the configuration no longer has: start the form over
+        return t(lang, "intake.category.ask"), [nav]
+    name = esc(f.names.get(lang, f.key))
+    if f.type == "choice":
+        return t(lang, "intake.field.ask_choice", field=name), [
+            *_pairs([button(o.get(lang, "?"), cb.OPTION, i) for i, o in enumerate(f.options)]),
+            nav]
+    return t(lang, f"intake.field.ask_{f.type}", field=name), [nav]
+
+
+def field_label(lang: str, step: str, a: dict[str, Any], form: IntakeForm) -> str:
+    """The name of a step as the read-back and "Change a field" show it."""
+    f = form.field(a, step)
+    if f is not None:
+        return f.names.get(lang, f.key)
+    return t(lang, f"field.{step}")
+
+
+def _answer(lang: str, step: str, a: dict[str, Any], form: IntakeForm) -> str:
+    if step == steps.CATEGORY:
+        return esc(category_name(form, a.get("category"), lang))
+    if step == steps.OUTCOME:
+        label = t(lang, f"outcome.{a.get('outcome', 'other')}")
+        extra = a.get("outcome_text")
+        return esc(f"{label}: {extra}" if extra else label)
+    if step == steps.PHONE:
+        return esc(format_phone(a[steps.PHONE])) if a.get(steps.PHONE) else ""
+    if step == steps.PREVIOUS:
+        prev = a.get(steps.PREVIOUS)
+        return t(lang, "intake.previous.linked") if isinstance(prev, int) else t(
+            lang, f"intake.previous.answer_{prev if prev in ('no', 'else') else 'no'}")
+    f = form.field(a, step)
+    if f is not None:
+        value = (a.get("extra") or {}).get(f.key)
+        if f.type == "photo":
+            return t(lang, "intake.field.photo_received")
+        if f.type == "choice" and isinstance(value, int) and value < len(f.options):
+            return esc(f.options[value].get(lang, ""))
+        if f.type == "phone" and value:
+            return esc(format_phone(value))
+        return esc(str(value or ""))
+    return esc(str(a.get(step) or ""))
+
+
+def summary(lang: str, a: dict[str, Any], form: IntakeForm) -> str:
+    """The read-back in the closed-question form: "您刚才说的情况是……,是这样的吗?"."""
+    photos = sum(1 for f in a.get("facts") or [] if f.get("file_id"))
+    lines = [f"<b>{esc(field_label(lang, s, a, form))}</b>: {_answer(lang, s, a, form)}"
+             for s in form.changeable(a) if s != steps.FACTS]
+    if photos:
+        lines.append(t(lang, "intake.confirm.photos", n=photos))
+    frame = t(lang, "intake.confirm.summary", facts=_SLOT, details="\n".join(lines))
+    # The story is the long part: give it whatever room the rest leaves.
+    return _fill(frame, facts_text(a), lang)
+
+
+def _fill(frame: str, text: str, lang: str) -> str:
+    room = MAX_TEXT - visible_len(frame.replace(_SLOT, "")) - 16
+    return frame.replace(_SLOT, esc(clip(text, max(room, 100), lang)))
+
+
+# -- tickets ------------------------------------------------------------------------------
+
+def _status_line(lang: str, row: v.TicketRow, form: IntakeForm) -> str:
+    line = t(lang, "tickets.line", ref=esc(row.ref),
+             category=esc(category_name(form, row.category, lang)),
+             status=t(lang, f"status.{row.status}"))
+    if row.next_due is not None:
+        line += t(lang, "tickets.next_due", due=when(lang, row.next_due))
+    return line
+
+
+def _ticket_list(out: OutboxRepo, chat_id: int, lang: str, view: v.TicketList,
+                 form: IntakeForm) -> None:
+    if not view.tickets:
+        send_text(out, chat_id, t(lang, "tickets.none"), keyboard=menu_keyboard(lang))
+        return
+    rows = view.tickets[:10]
+    body = "\n\n".join(_status_line(lang, r, form) for r in rows)
+    keyboard: Keyboard = []
+    for r in rows:
+        line = [button(t(lang, "tickets.show", ref=r.ref), cb.SHOW, r.id)]
+        if r.active:
+            line.append(button(t(lang, "tickets.urge"), cb.URGE, r.id))
+        keyboard.append(line)
+    send_text(out, chat_id, t(lang, "tickets.list", body=body), keyboard=keyboard)
+
+
+def _ticket_detail(out: OutboxRepo, chat_id: int, lang: str, view: v.TicketDetail,
+                   form: IntakeForm) -> None:
+    history = "\n".join(
+        f"{when(lang, h.at)} · {t(lang, f'history.{h.event}', **h.details)}"
+        for h in view.history[-30:])
+    frame = t(lang, "tickets.detail", line=_status_line(lang, view.row, form), facts=_SLOT,
+              history=history)
+    text = _fill(frame, view.facts, lang)
+    keyboard = [[button(t(lang, "tickets.urge"), cb.URGE, view.row.id)]] if view.row.active \
+        else None
+    send_text(out, chat_id, text, keyboard=keyboard)

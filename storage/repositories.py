@@ -9,8 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import flag_modified
 
-from storage.models import Customer, InboxUpdate, OutboxMessage, Staff, Timer
+from storage.models import (
+    Customer,
+    InboxUpdate,
+    IntakeDraft,
+    OutboxMessage,
+    Staff,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+    Timer,
+)
 
 if TYPE_CHECKING:
     from storage.uow import UnitOfWork
@@ -25,6 +36,8 @@ class Repositories:
         self.customers = CustomerRepo(uow)
         self.staff = StaffRepo(uow)
         self.timers = TimerRepo(uow)
+        self.drafts = DraftRepo(uow)
+        self.tickets = TicketRepo(uow)
 
 
 class _Repo:
@@ -252,6 +265,11 @@ class StaffRepo(_Repo):
         """Every staff member, active or not."""
         return list((await self.session.scalars(select(Staff).order_by(Staff.id))).all())
 
+    def add(self, staff: Staff) -> Staff:
+        """Add a staff member."""
+        self.session.add(staff)
+        return staff
+
 
 class TimerRepo(_Repo):
     """Durable timers."""
@@ -304,3 +322,94 @@ class TimerRepo(_Repo):
         """The timers of a ticket."""
         return list((await self.session.scalars(
             select(Timer).where(Timer.ticket_id == ticket_id).order_by(Timer.due_at))).all())
+
+
+class DraftRepo(_Repo):
+    """Intake drafts, one per private chat."""
+
+    async def get(self, chat_id: int) -> IntakeDraft | None:
+        """The chat's draft, or None."""
+        return await self.session.get(IntakeDraft, chat_id)
+
+    def add(self, chat_id: int, user_id: int, step: str, answers: dict[str, Any],
+            now: datetime) -> IntakeDraft:
+        """Start a draft."""
+        d = IntakeDraft(chat_id=chat_id, user_id=user_id, step=step, answers=answers,
+                        created_at=now, updated_at=now)
+        self.session.add(d)
+        return d
+
+    def save(self, draft: IntakeDraft, step: str, answers: dict[str, Any],
+             now: datetime) -> None:
+        """Record the step and answers (a JSON column must be told it changed in place)."""
+        draft.step, draft.answers, draft.updated_at = step, answers, now
+        flag_modified(draft, "answers")
+
+    async def delete(self, draft: IntakeDraft) -> None:
+        """Forget a draft (filed, cancelled or expired)."""
+        await self.session.delete(draft)
+
+
+class TicketRepo(_Repo):
+    """Tickets, their history and their transcript. Customer reads always filter by owner."""
+
+    def add(self, ticket: Ticket) -> Ticket:
+        """Insert a ticket (its id is known after the next flush)."""
+        self.session.add(ticket)
+        return ticket
+
+    async def flush(self) -> None:
+        """Write pending rows so generated ids exist."""
+        await self.session.flush()
+
+    def record(self, ticket_id: int, at: datetime, actor_kind: str, actor_id: int | None,
+               event: str, details: dict[str, Any] | None = None) -> None:
+        """Append to the ticket's history (append-only: there is no update or delete)."""
+        self.session.add(TicketHistory(ticket_id=ticket_id, at=at, actor_kind=actor_kind,
+                                       actor_id=actor_id, event=event, details=details or {}))
+
+    def add_message(self, ticket_id: int, at: datetime, direction: str, author_id: int | None,
+                    kind: str, text: str | None, file_id: str | None = None,
+                    customer_message_id: int | None = None) -> None:
+        """Append to the ticket's transcript."""
+        self.session.add(TicketMessage(ticket_id=ticket_id, at=at, direction=direction,
+                                       author_id=author_id, kind=kind, text=text,
+                                       file_id=file_id,
+                                       customer_message_id=customer_message_id))
+
+    async def of_customer(self, customer_id: int, *, statuses: frozenset[str] | None = None,
+                          limit: int = 20) -> list[Ticket]:
+        """The customer's own tickets, newest first."""
+        stmt = select(Ticket).where(Ticket.customer_id == customer_id)
+        if statuses is not None:
+            stmt = stmt.where(Ticket.status.in_(statuses))
+        stmt = stmt.order_by(Ticket.id.desc()).limit(limit)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def get_for_customer(self, ticket_id: int, customer_id: int) -> Ticket | None:
+        """A ticket by id, only if it is this customer's."""
+        t = await self.session.get(Ticket, ticket_id)
+        return t if t is not None and t.customer_id == customer_id else None
+
+    async def by_ref_for_customer(self, ref: str, customer_id: int) -> Ticket | None:
+        """A ticket by reference, only if it is this customer's."""
+        return await self.session.scalar(
+            select(Ticket).where(Ticket.ref == ref, Ticket.customer_id == customer_id))
+
+    async def get(self, ticket_id: int) -> Ticket | None:
+        """A ticket by id (system use: timers)."""
+        return await self.session.get(Ticket, ticket_id)
+
+    async def history(self, ticket_id: int, events: frozenset[str] | None = None
+                      ) -> list[TicketHistory]:
+        """The ticket's history in order (optionally only some events)."""
+        stmt = select(TicketHistory).where(TicketHistory.ticket_id == ticket_id)
+        if events is not None:
+            stmt = stmt.where(TicketHistory.event.in_(events))
+        return list((await self.session.scalars(stmt.order_by(TicketHistory.id))).all())
+
+    async def messages(self, ticket_id: int) -> list[TicketMessage]:
+        """The ticket's transcript in order."""
+        return list((await self.session.scalars(
+            select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
+            .order_by(TicketMessage.id))).all())

@@ -1,0 +1,232 @@
+"""The customer's private chat: one entry point per update, one per timer.
+
+Per update: one read of the customer, one of the draft, then whatever the step needs; the
+writes go out with the inbox batch's transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+
+from bot.domain import ticket as tk
+from bot.domain.intake import CONFIRM, FACTS, PHONE
+from bot.i18n import LANGUAGES
+from bot.services import customers, intake, tickets
+from bot.services.desk import Desk
+from bot.services.inbound import Inbound
+from bot.services.intake import ATTACH, Turn
+from bot.services.views import (
+    CallbackAnswer,
+    ChooseTicket,
+    Greeting,
+    Languages,
+    Menu,
+    Note,
+    Prompt,
+    Reply,
+    TicketList,
+)
+from storage.models import IntakeDraft, Timer
+from storage.uow import UnitOfWork
+
+_INTAKE_ACTIONS = frozenset({"back", "cat", "done", "out", "opt", "pname", "prev", "ok", "chg",
+                             "f"})
+
+
+async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:
+    """Everything a customer sends in private: commands, buttons, messages."""
+    now = desk.clock.now()
+    customer = await customers.register(uow, desk.clock, m.user_id, m.first_name, m.username,
+                                        m.language_code)
+    draft = await uow.repos.drafts.get(m.chat_id)
+    c = Turn(uow, desk, m, customer, draft, now, Reply(customer.language))
+    if m.command:
+        await _command(c)
+    elif m.action:
+        await _button(c)
+    else:
+        await _message(c)
+    if m.query_id:
+        c.reply.views.insert(0, CallbackAnswer(m.query_id, c.callback_note))
+    return c.reply
+
+
+def _in_intake(d: IntakeDraft | None) -> bool:
+    return d is not None and d.step != ATTACH
+
+
+async def _command(c: Turn) -> None:
+    cmd = c.m.command
+    if cmd == "start":
+        c.reply.add(Greeting(c.m.first_name))
+        if _in_intake(c.draft):
+            c.reply.add(Note("intake.resume_hint"))
+    elif cmd == "cancel":
+        await intake.cancel(c)
+    elif cmd == "language":
+        c.reply.add(Languages())
+    elif cmd == "status":
+        c.reply.add(TicketList(await tickets.list_for(c.uow, c.desk, c.customer.id)))
+    elif cmd == "ticket":
+        await _show_ref(c, c.m.text or "")
+    else:
+        c.reply.add(Note("common.unknown_command"), Menu())
+
+
+async def _show_ref(c: Turn, typed: str) -> None:
+    ref = tk.normalise_ref(typed)
+    if not ref:
+        c.reply.add(Note("tickets.ref_usage"))
+        return
+    t = await c.uow.repos.tickets.by_ref_for_customer(ref, c.customer.id)
+    # The same answer whether the reference is someone else's or does not exist at all.
+    if t is None:
+        c.reply.add(Note("tickets.not_found", {"ref": typed.strip()[:40]}))
+        return
+    c.reply.add(await tickets.detail(c.uow, c.desk, t))
+
+
+async def _button(c: Turn) -> None:
+    action, arg = c.m.action, c.m.arg
+    if action == "file":
+        await intake.begin(c)
+    elif action == "mine":
+        c.reply.add(TicketList(await tickets.list_for(c.uow, c.desk, c.customer.id)))
+    elif action == "lang":
+        c.reply.add(Languages())
+    elif action == "setlang" and arg in LANGUAGES:
+        await _set_language(c, arg)
+    elif action in ("t", "u") and arg.isdigit():
+        await _ticket_button(c, action, int(arg))
+    elif action == "to" and arg.isdigit() and c.draft is not None and c.draft.step == ATTACH:
+        await _attach_to(c, int(arg))
+    elif action == "cancel":
+        await intake.cancel(c)
+    elif action in _INTAKE_ACTIONS and _in_intake(c.draft):
+        await intake.on_button(c)
+    else:
+        c.callback_note = "intake.stale"
+        c.reply.add(Menu())
+
+
+async def _set_language(c: Turn, lang: str) -> None:
+    c.customer.language, c.customer.updated_at = lang, c.now
+    c.reply.lang = lang
+    c.reply.add(Note("language.set"))
+    if _in_intake(c.draft):
+        assert c.draft is not None
+        c.answers = copy.deepcopy(c.draft.answers)
+        await intake.prompt(c, c.draft.step)
+    else:
+        c.reply.add(Menu())
+
+
+async def _ticket_button(c: Turn, action: str, ticket_id: int) -> None:
+    t = await c.uow.repos.tickets.get_for_customer(ticket_id, c.customer.id)
+    if t is None:
+        c.callback_note = "tickets.not_yours"
+        return
+    if action == "t":
+        c.reply.add(await tickets.detail(c.uow, c.desk, t))
+    elif t.status not in tk.ACTIVE:
+        c.reply.add(Note("urge.not_active", {"ref": t.ref}))
+    else:
+        who, due = await tickets.urge(c.uow, c.desk, t, c.customer.id)
+        c.reply.add(Note("urge.recorded" if who else "urge.recorded_team",
+                         {"ref": t.ref, "who": who or "", "due": due}))
+
+
+async def _attach_to(c: Turn, ticket_id: int) -> None:
+    assert c.draft is not None
+    t = await c.uow.repos.tickets.get_for_customer(ticket_id, c.customer.id)
+    if t is None or t.status not in tk.ACTIVE:
+        c.callback_note = "tickets.not_yours"
+        return
+    tickets.add_message(c.uow, c.desk, t, c.draft.answers.get("pending") or [], c.customer.id)
+    await c.uow.repos.drafts.delete(c.draft)
+    c.reply.add(Note("tickets.message_added", {"ref": t.ref}))
+
+
+async def _message(c: Turn) -> None:
+    m = c.m
+    if _in_intake(c.draft):
+        await intake.on_message(c)
+        return
+    msg = tickets.message_of(m)
+    abusive = m.kind == "text" and c.desk.abuse.is_abusive(m.text)
+    if abusive:
+        msg["abusive"] = True
+        c.reply.add(Note("abuse.reply"))
+    if m.kind in ("sticker", "other", "contact"):
+        c.reply.add(Menu("common.not_understood"))
+        return
+    active = await c.uow.repos.tickets.of_customer(c.customer.id, statuses=tk.ACTIVE)
+    if not active:
+        # Nothing open to add it to: never silence, offer the way in.
+        c.reply.add(Menu("common.not_understood"))
+    elif len(active) == 1:
+        tickets.add_message(c.uow, c.desk, active[0], [msg], c.customer.id)
+        c.reply.add(Note("tickets.message_added", {"ref": active[0].ref}))
+    else:
+        if c.draft is None:
+            c.draft = c.uow.repos.drafts.add(m.chat_id, m.user_id, ATTACH, {"pending": [msg]},
+                                             c.now)
+        else:
+            pending = [*c.draft.answers.get("pending", []), msg]
+            c.uow.repos.drafts.save(c.draft, ATTACH, {"pending": pending}, c.now)
+        c.reply.add(ChooseTicket(tuple(tickets.row(t, c.desk, c.now) for t in active)))
+
+
+async def on_timer(uow: UnitOfWork, desk: Desk, timer: Timer) -> tuple[int, Reply] | None:
+    """An intake timer: reminder, expiry or "they stopped writing"; None when it is stale."""
+    if timer.chat_id is None:
+        return None
+    draft = await uow.repos.drafts.get(timer.chat_id)
+    if draft is None or draft.answers.get("token") != timer.payload.get("token"):
+        return None  # filed, cancelled or replaced since
+    customer = await uow.repos.customers.get(draft.user_id)
+    lang = customer.language if customer else "zh_CN"
+    now = desk.clock.now()
+    quiet = now - draft.updated_at
+    chat = timer.chat_id
+    reply = Reply(lang)
+    if timer.kind == intake.EXPIRY:
+        if quiet < desk.expire_after:
+            _again(uow, timer, draft.updated_at + desk.expire_after, now)
+            return None
+        await uow.repos.drafts.delete(draft)
+        await uow.repos.timers.cancel(chat_id=chat, kinds=intake.TIMER_KINDS)
+        return chat, reply.add(Note("intake.expired", remove_keyboard=draft.step == PHONE),
+                               Menu())
+    if timer.kind == intake.REMINDER:
+        if draft.reminded_at is not None:
+            return None  # one gentle reminder, never a second
+        if quiet < desk.reminder_after:
+            _again(uow, timer, draft.updated_at + desk.reminder_after, now)
+            return None
+        draft.reminded_at = now
+        return chat, reply.add(Note("intake.reminder"), Prompt(
+            draft.step, draft.answers, first_name=customer.first_name if customer else ""))
+    # LISTEN: move on once they have been quiet for a while, as a listener would.
+    answers = copy.deepcopy(draft.answers)
+    if draft.step != FACTS or not answers.get("facts"):
+        answers.pop("listen_timer", None)
+        uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
+        return None
+    if quiet < desk.listen_idle:
+        _again(uow, timer, draft.updated_at + desk.listen_idle, now)
+        return None
+    answers["facts_done"] = True
+    answers.pop("listen_timer", None)
+    nxt = desk.form.next_step(answers, FACTS)
+    if nxt == CONFIRM:
+        answers.pop("editing", None)
+    uow.repos.drafts.save(draft, nxt, answers, now)
+    return chat, reply.add(Note("intake.moving_on"), Prompt(nxt, answers))
+
+
+def _again(uow: UnitOfWork, timer: Timer, due: datetime, now: datetime) -> None:
+    """Not yet: the customer was active since; look again when they could have gone quiet."""
+    uow.repos.timers.add(timer.kind, due, now, chat_id=timer.chat_id, payload=timer.payload)
+

@@ -1,0 +1,57 @@
+"""What the customer-facing services need, built once from the configuration at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from bot.clock import Clock
+from bot.config import Config, as_duration
+from bot.domain.abuse import AbuseDetector
+from bot.domain.calendar import BusinessCalendar, BusinessHours
+from bot.domain.durations import Duration
+from bot.domain.intake import Category, Field, IntakeForm
+
+
+@dataclass(frozen=True)
+class Desk:
+    """The injected clock, the calendar, the intake form and the configured windows."""
+
+    clock: Clock
+    form: IntakeForm
+    calendar: BusinessCalendar
+    first_response: Duration
+    reply: Duration
+    reminder_after: timedelta
+    expire_after: timedelta
+    listen_idle: timedelta
+    abuse: AbuseDetector
+
+    @classmethod
+    def from_config(cls, config: Config, clock: Clock) -> Desk:
+        """Build the desk (parsing categories and the calendar once, not per update)."""
+        f = config.file
+        categories = tuple(
+            Category(key=c.key, names={"zh_CN": c.zh, "en": c.en}, fields=tuple(
+                Field(key=x.key, names={"zh_CN": x.zh, "en": x.en}, type=x.type,
+                      options=tuple({"zh_CN": o.zh, "en": o.en} for o in x.options))
+                for x in c.fields))
+            for c in f.categories)
+        start, end = f.calendar.hours()
+        calendar = BusinessCalendar(
+            tz=f.timezone, country=f.calendar.country, hours=BusinessHours(start, end),
+            extra_holidays=[date.fromisoformat(d) for d in f.calendar.extra_holidays],
+            extra_working_days=[date.fromisoformat(d) for d in f.calendar.extra_working_days])
+        i = f.intake
+        return cls(
+            clock=clock,
+            form=IntakeForm(categories, max_facts_length=i.max_facts_length,
+                            phone_region=i.phone_region),
+            calendar=calendar,
+            first_response=as_duration(f.windows.first_response),
+            reply=as_duration(f.windows.reply),
+            reminder_after=as_duration(i.reminder_after).elapsed,
+            expire_after=as_duration(i.expire_after).elapsed,
+            listen_idle=as_duration(i.listen_idle).elapsed,
+            abuse=AbuseDetector(i.abusive_words),
+        )

@@ -1,0 +1,351 @@
+"""The intake conversation: one draft row per chat, one step at a time, saved at every step."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.domain import intake as form_rules
+from bot.domain.intake import (
+    CATEGORY,
+    CHANGE,
+    CONFIRM,
+    FACTS,
+    MAX_PHOTOS,
+    NAME,
+    OUTCOME,
+    OUTCOME_TEXT,
+    OUTCOMES,
+    PHONE,
+    PREVIOUS,
+    InvalidAnswer,
+)
+from bot.domain.phone import format_phone
+from bot.services import tickets
+from bot.services.desk import Desk
+from bot.services.inbound import Inbound
+from bot.services.views import Ack, EarlierTicket, Menu, Note, Prompt, Reply
+from storage.models import Customer, IntakeDraft
+from storage.uow import UnitOfWork
+
+REMINDER = "intake_reminder"
+EXPIRY = "intake_expiry"
+LISTEN = "intake_listen"
+TIMER_KINDS = (REMINDER, EXPIRY, LISTEN)
+MAX_OUTCOME_TEXT = 500
+ATTACH = "attach"  # a draft step outside the form: which open ticket a message belongs to
+
+# What a refused message kind means at a step expecting text.
+_NOT_TEXT = {"sticker": "sticker", "voice": "voice"}
+
+
+@dataclass
+class Turn:
+    """One update's worth of conversation: who, their draft, and what to answer."""
+
+    uow: UnitOfWork
+    desk: Desk
+    m: Inbound
+    customer: Customer
+    draft: IntakeDraft | None
+    now: datetime
+    reply: Reply
+    callback_note: str | None = None
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def step(self) -> str:
+        """The draft's current step."""
+        return self.draft.step if self.draft else CATEGORY
+
+
+async def begin(c: Turn) -> None:
+    """"File a complaint": start a draft, or carry on with the one in progress."""
+    if c.draft is not None and c.draft.step != ATTACH:
+        c.answers = copy.deepcopy(c.draft.answers)
+        c.reply.add(Note("intake.resuming"))
+        await prompt(c, c.draft.step)
+        return
+    # A fresh token ties this draft's reminder and expiry timers to it and not to a later one.
+    c.answers = {"token": secrets.token_hex(4)}
+    drafts = c.uow.repos.drafts
+    if c.draft is None:
+        c.draft = drafts.add(c.m.chat_id, c.m.user_id, CATEGORY, c.answers, c.now)
+    else:
+        drafts.save(c.draft, CATEGORY, c.answers, c.now)
+        c.draft.created_at, c.draft.reminded_at = c.now, None
+    timers, payload = c.uow.repos.timers, {"token": c.answers["token"]}
+    timers.add(REMINDER, c.now + c.desk.reminder_after, c.now, chat_id=c.m.chat_id,
+               payload=payload)
+    timers.add(EXPIRY, c.now + c.desk.expire_after, c.now, chat_id=c.m.chat_id, payload=payload)
+    await prompt(c, CATEGORY)
+
+
+async def cancel(c: Turn) -> None:
+    """Cancel: forget the draft (nothing is filed) and show the menu."""
+    if c.draft is None:
+        c.reply.add(Note("intake.nothing_to_cancel"), Menu())
+        return
+    leaving_phone = c.draft.step == PHONE
+    await c.uow.repos.drafts.delete(c.draft)
+    await c.uow.repos.timers.cancel(chat_id=c.m.chat_id, kinds=TIMER_KINDS)
+    c.draft = None
+    c.reply.add(Note("intake.cancelled", remove_keyboard=leaving_phone), Menu())
+
+
+async def prompt(c: Turn, step: str, error: str | None = None, **hints: Any) -> None:
+    """Ask for `step` (loading the customer's earlier tickets only where they are offered)."""
+    earlier: tuple[EarlierTicket, ...] = ()
+    if step == PREVIOUS:
+        earlier = tuple(EarlierTicket(t.id, t.ref, t.category)
+                        for t in await c.uow.repos.tickets.of_customer(c.customer.id, limit=5))
+    c.reply.add(Prompt(step, c.answers, error, hints, c.m.first_name, earlier))
+
+
+def save(c: Turn, step: str) -> None:
+    """Write the draft: every step is saved, so a restart continues here."""
+    assert c.draft is not None
+    c.uow.repos.drafts.save(c.draft, step, c.answers, c.now)
+
+
+async def advance(c: Turn, answered: str) -> None:
+    """The step was answered: save and ask the next one."""
+    nxt = c.desk.form.next_step(c.answers, answered)
+    if nxt == CONFIRM:
+        c.answers.pop("editing", None)
+    if c.step == PHONE and nxt != PHONE:
+        c.reply.add(Note("intake.phone_noted", {"phone": format_phone(c.answers[PHONE])},
+                         remove_keyboard=True))
+    save(c, nxt)
+    await prompt(c, nxt)
+
+
+async def back(c: Turn) -> None:
+    """Back: the previous step (or the summary while changing a field; the menu from the first)."""
+    prev = c.desk.form.previous_step(c.answers, c.step)
+    if c.step == PHONE:
+        c.reply.add(Note("intake.ok", remove_keyboard=True))
+    if prev is None:
+        c.reply.add(Menu("intake.paused"))
+        return
+    if prev == CONFIRM:
+        c.answers.pop("editing", None)
+        c.answers.pop("facts_rewrite", None)
+    save(c, prev)
+    await prompt(c, prev)
+
+
+async def on_message(c: Turn) -> None:
+    """A message while a draft is open: the answer to the current step."""
+    assert c.draft is not None
+    c.answers = copy.deepcopy(c.draft.answers)
+    step, m = c.step, c.m
+    abusive = m.kind == "text" and bool(m.text) and c.desk.abuse.is_abusive(m.text)
+    if abusive:
+        # PROCESS.md §5: keep recording, answer calmly and firmly, carry on.
+        c.answers.setdefault("abuse", []).append(m.text)
+        c.reply.add(Note("abuse.reply"))
+        if step != FACTS:
+            save(c, step)
+            await prompt(c, step)
+            return
+    try:
+        if step == FACTS:
+            await _fact(c)
+            return
+        await _answer(c, step)
+    except InvalidAnswer as exc:
+        # Nothing of a refused answer is kept, except the record of abuse.
+        c.answers = copy.deepcopy(c.draft.answers)
+        if abusive:
+            c.answers.setdefault("abuse", []).append(m.text)
+            save(c, step)
+        await prompt(c, step, exc.reason, **exc.hints)
+
+
+def _text(m: Inbound) -> str:
+    if m.kind == "text" and m.text is not None:
+        return m.text
+    raise InvalidAnswer(_NOT_TEXT.get(m.kind, "text_expected"))
+
+
+async def _fact(c: Turn) -> None:
+    m, a = c.m, c.answers
+    if a.pop("facts_rewrite", None):
+        # Changing the story from the read-back: the new telling replaces the old, which is
+        # kept aside and recorded with the ticket.
+        a.setdefault("replaced_facts", []).append(tickets.facts_text(a))
+        a["facts"] = []
+    facts = a.setdefault("facts", [])
+    if m.kind in ("photo", "document"):
+        if sum(1 for f in facts if f.get("file_id")) >= MAX_PHOTOS:
+            raise InvalidAnswer("too_many_photos", limit=MAX_PHOTOS)
+        caption = m.text or ""
+        if caption:
+            form_rules.check_fact(a, caption, c.desk.form.max_facts_length)
+        facts.append({"kind": m.kind, "text": caption, "file_id": m.file_id,
+                      "mid": m.message_id})
+    else:
+        text = _text(m)
+        form_rules.check_fact(a, text, c.desk.form.max_facts_length)
+        facts.append({"kind": "text", "text": text, "mid": m.message_id})
+    if not a.get("listen_timer"):
+        # One timer per listening spell; when it fires it checks how long they have been
+        # quiet and reschedules itself, so no timer is written per message.
+        a["listen_timer"] = True
+        c.uow.repos.timers.add(LISTEN, c.now + c.desk.listen_idle, c.now,
+                               chat_id=m.chat_id, payload={"token": a.get("token")})
+    save(c, FACTS)
+    c.reply.add(Prompt(FACTS, a, follow_up=True))
+
+
+async def _answer(c: Turn, step: str) -> None:
+    m, a, form = c.m, c.answers, c.desk.form
+    if step == CATEGORY:
+        typed = _text(m).strip().casefold()
+        for i, cat in enumerate(form.categories, 1):
+            if typed == str(i) or typed in {n.casefold() for n in cat.names.values()}:
+                await _set_category(c, cat.key)
+                return
+        raise InvalidAnswer("category")
+    if step in (OUTCOME, OUTCOME_TEXT):
+        text = _text(m).strip()
+        if not text:
+            raise InvalidAnswer("empty")
+        if len(text) > MAX_OUTCOME_TEXT:
+            raise InvalidAnswer("too_long", limit=MAX_OUTCOME_TEXT, left=MAX_OUTCOME_TEXT)
+        a["outcome"], a["outcome_text"] = "other", text
+        await advance(c, OUTCOME)
+        return
+    if step == NAME:
+        a[NAME] = form_rules.short_text(_text(m))
+        await advance(c, NAME)
+        return
+    if step == PHONE:
+        raw = m.phone if m.kind == "contact" else _text(m)
+        a[PHONE] = form_rules.phone(raw, form.phone_region)
+        await advance(c, PHONE)
+        return
+    f = form.field(a, step)
+    if f is not None:
+        if m.kind not in ("text", "photo"):
+            raise InvalidAnswer("photo_expected" if f.type == "photo"
+                                else _NOT_TEXT.get(m.kind, "text_expected"))
+        value = form_rules.extra_value(
+            f, m.text if m.kind == "text" else None, m.file_id if m.kind == "photo" else None,
+            c.desk.calendar.local(c.now), form.phone_region)
+        a.setdefault("extra", {})[f.key] = value
+        await advance(c, step)
+        return
+    if step == PREVIOUS and m.kind == "text" and m.text:
+        from bot.domain.ticket import normalise_ref
+
+        t = await c.uow.repos.tickets.by_ref_for_customer(normalise_ref(m.text), c.customer.id)
+        if t is not None:
+            a[PREVIOUS] = t.id
+            await advance(c, PREVIOUS)
+            return
+    raise InvalidAnswer("use_buttons")
+
+
+async def _set_category(c: Turn, key: str) -> None:
+    a = c.answers
+    cat = c.desk.form.category(key)
+    assert cat is not None
+    if a.get("category") != key:
+        keep = {f.key for f in cat.fields}
+        a["extra"] = {k: v for k, v in (a.get("extra") or {}).items() if k in keep}
+    a["category"] = key
+    await advance(c, CATEGORY)
+
+
+async def on_button(c: Turn) -> None:
+    """A button of the intake: re-checked against the draft, never trusted."""
+    assert c.draft is not None
+    c.answers = copy.deepcopy(c.draft.answers)
+    action, arg, step, a, form = c.m.action, c.m.arg, c.step, c.answers, c.desk.form
+    if action == "back":
+        await back(c)
+    elif action == "cat" and step == CATEGORY and form.category(arg):
+        await _set_category(c, arg)
+    elif action == "done" and step == FACTS:
+        if not a.get("facts"):
+            await prompt(c, FACTS, "no_facts")
+            return
+        a["facts_done"] = True
+        a.pop("facts_rewrite", None)
+        await advance(c, FACTS)
+    elif action == "out" and step in (OUTCOME, OUTCOME_TEXT) and arg in OUTCOMES:
+        if arg == "other":
+            save(c, OUTCOME_TEXT)
+            await prompt(c, OUTCOME_TEXT)
+            return
+        a["outcome"] = arg
+        a.pop("outcome_text", None)
+        await advance(c, OUTCOME)
+    elif action == "opt" and (f := form.field(a, step)) is not None and arg.isdigit():
+        try:
+            a.setdefault("extra", {})[f.key] = form_rules.choice(f, int(arg))
+        except InvalidAnswer as exc:
+            await prompt(c, step, exc.reason)
+            return
+        await advance(c, step)
+    elif action == "pname" and step == NAME:
+        try:
+            a[NAME] = form_rules.short_text(c.m.first_name)
+        except InvalidAnswer as exc:
+            await prompt(c, step, exc.reason)
+            return
+        await advance(c, NAME)
+    elif action == "prev" and step == PREVIOUS:
+        await _previous(c, arg)
+    elif action == "ok" and step == CONFIRM:
+        await confirm(c)
+    elif action == "chg" and step == CONFIRM:
+        save(c, CHANGE)
+        await prompt(c, CHANGE)
+    elif action == "f" and step == CHANGE and arg in form.changeable(a):
+        a["editing"] = True
+        if arg == FACTS:
+            a["facts_rewrite"] = True
+        save(c, arg)
+        await prompt(c, arg)
+    else:
+        # An old button from an earlier step: say so and ask the current question again.
+        c.callback_note = "intake.stale"
+        await prompt(c, step)
+
+
+async def _previous(c: Turn, arg: str) -> None:
+    if arg in ("no", "else"):
+        c.answers[PREVIOUS] = arg
+    elif arg.isdigit() and await c.uow.repos.tickets.get_for_customer(int(arg), c.customer.id):
+        c.answers[PREVIOUS] = int(arg)
+    else:
+        await prompt(c, PREVIOUS, "use_buttons")
+        return
+    await advance(c, PREVIOUS)
+
+
+async def confirm(c: Turn) -> None:
+    """Confirm: file the ticket and acknowledge it with the promised times."""
+    form = c.desk.form
+    missing = next((s for s in form.sequence(c.answers)
+                    if s != CONFIRM and not form.is_answered(c.answers, s)), None)
+    if missing is not None:
+        # Only reachable through a draft edited by hand or a changed configuration.
+        save(c, missing)
+        await prompt(c, missing)
+        return
+    t = await tickets.file_complaint(c.uow, c.desk, c.customer, c.answers, c.now)
+    assert c.draft is not None
+    await c.uow.repos.drafts.delete(c.draft)
+    await c.uow.repos.timers.cancel(chat_id=c.m.chat_id, kinds=TIMER_KINDS)
+    c.draft = None
+    cal = c.desk.calendar
+    assert t.first_response_due is not None and t.reply_due is not None
+    c.reply.add(Ack(t.ref, t.category, cal.local(t.first_response_due), cal.local(t.reply_due)))
+

@@ -1,0 +1,107 @@
+"""Driving a customer through the intake over the emulator (shared by the intake e2e tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from bot.emulator import Emulator, EmuUser
+
+
+class Chat:
+    """A customer's private chat: act, then collect the bot's new messages."""
+
+    def __init__(self, emu: Emulator, user: EmuUser) -> None:
+        self.emu, self.user = emu, user
+
+    @property
+    def id(self) -> int:
+        """The chat id (the user's id)."""
+        return self.user.id
+
+    def messages(self) -> list[dict[str, Any]]:
+        """Every bot message so far (as edited)."""
+        return self.emu.sent(self.id)
+
+    async def _after(self, action: Awaitable[Any], count: int) -> list[dict[str, Any]]:
+        before = len(self.messages())
+        await action
+        msgs = await self.emu.wait_for_sent(self.id, count=before + count)
+        return msgs[before:]
+
+    async def say(self, text: str, count: int = 1) -> list[dict[str, Any]]:
+        """Send text; return the `count` new bot messages."""
+        return await self._after(self.user.send_text(text), count)
+
+    async def photo(self, data: bytes = b"\x89PNG-photo", caption: str | None = None,
+                    count: int = 1) -> list[dict[str, Any]]:
+        """Send a photo."""
+        return await self._after(self.user.send_photo(data, caption=caption), count)
+
+    async def contact(self, phone: str, count: int = 2) -> list[dict[str, Any]]:
+        """Share a contact."""
+        return await self._after(self.user.send_contact(phone), count)
+
+    async def sticker(self, count: int = 1) -> list[dict[str, Any]]:
+        """Send a sticker."""
+        return await self._after(self.user.send_sticker(), count)
+
+    async def voice(self, count: int = 1) -> list[dict[str, Any]]:
+        """Send a voice note."""
+        return await self._after(self.user.send_voice(b"OggS-voice"), count)
+
+    def last_with_buttons(self) -> dict[str, Any]:
+        """The newest bot message that has inline buttons."""
+        for m in reversed(self.messages()):
+            if m.get("reply_markup", {}).get("inline_keyboard"):
+                return m
+        raise AssertionError("no bot message with buttons")
+
+    async def press(self, action: str, arg: str | int = "", count: int = 1,
+                    message: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Press a button (by action and arg) on the newest message with buttons."""
+        msg = message or self.last_with_buttons()
+        data = f"c:{action}:{arg}" if arg != "" else f"c:{action}"
+        return await self._after(self.user.press(msg["message_id"], data), count)
+
+
+def buttons(msg: dict[str, Any]) -> list[str]:
+    """The callback data of a message's inline buttons."""
+    return [b["callback_data"] for row in msg.get("reply_markup", {}).get("inline_keyboard", [])
+            for b in row if "callback_data" in b]
+
+
+async def to_phone(chat: Chat, category: str = "housing") -> None:
+    """From nothing to the phone step (a housing complaint with a unit)."""
+    await chat.say("/start")
+    await chat.press("file")
+    await chat.press("cat", category)
+    await chat.say("楼上漏水,已经三天了")
+    await chat.press("done")
+    await chat.press("out", "repair")
+    if category == "housing":
+        await chat.say("3栋 1201")
+    await chat.press("pname")
+
+
+async def to_confirm(chat: Chat) -> list[dict[str, Any]]:
+    """From nothing to the read-back."""
+    await to_phone(chat)
+    await chat.contact("+8613812345678")
+    return await chat.press("prev", "no")
+
+
+def assert_no_rejections(emu: Emulator) -> None:
+    """Every Bot API call the desk made was accepted (a 400 means a rendering bug)."""
+    bad = [(c.method, c.status, c.description) for c in emu.calls if c.status != 200]
+    assert not bad, bad
+
+
+def plain(lang: str, key: str, **values: Any) -> str:
+    """A catalog text as the customer sees it (markup turned into entities)."""
+    import html
+    import re
+
+    from bot.i18n import t
+
+    return html.unescape(re.sub(r"<[^>]+>", "", t(lang, key, **values)))

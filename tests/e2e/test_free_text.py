@@ -1,0 +1,95 @@
+"""Property-based: whatever a customer types is stored verbatim and rendered escaped.
+
+RTL and zero-width characters, NUL, 10,000 characters, HTML and SQL fragments, emoji at the
+4096 boundary: the emulator (strict about HTML and length) must never answer 400.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.emulator import Emulator
+from bot.i18n import t
+from tests.conftest import make_config
+from tests.e2e.intake_helpers import Chat
+
+FRAGMENTS = st.sampled_from([
+    "<b>", "</i>", "<a href='x'>", "&amp;", "&", "&#0;", "<script>alert(1)</script>",
+    "'; DROP TABLE tickets; --", "\" OR 1=1 --", "\u202e", "\u200f", "\u200b", "\u200d",
+    "\ufeff", "\x00", "\x1b[31m", "مرحبا بالعالم", "שלום", "😀", "👨‍👩‍👧", "{facts}", "{0}",
+    "%s", "\\", "\n", "\t", "c:ok", "你好", "\u3000",
+])
+TEXTS = st.one_of(
+    st.lists(st.one_of(FRAGMENTS, st.text(max_size=12)), min_size=1, max_size=25).map("".join),
+    # Emoji straddling Telegram's 4096 limit (a surrogate pair in UTF-16).
+    st.builds(lambda n, e: "a" * n + e, st.integers(4088, 4096),
+              st.sampled_from(["😀", "👨‍👩‍👧", "é", "\u200b"])),
+    st.builds(lambda c, n: c * n, st.sampled_from(["长", "x", "😀", "ت"]),
+              st.integers(9_990, 10_000)),
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_ids = itertools.count(6000)
+
+
+def _usable(text: str) -> bool:
+    # Commands and blank messages take other paths (tested elsewhere).
+    return bool(text.strip()) and not text.startswith("/")
+
+
+def _shown(text: str) -> str:
+    """How customer text appears in a bubble: control characters replaced, nothing else."""
+    return _CONTROL.sub("\ufffd", text)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(text=TEXTS)
+async def test_free_text_is_stored_verbatim_and_rendered_escaped(
+        emu: Emulator, db_url: str, desk_factory: Any, text: str) -> None:
+    if not _usable(text):
+        return
+    if not hasattr(desk_factory, "app"):
+        cfg = make_config(db_url, emu.base_url, intake={"max_facts_length": 100_000})
+        desk_factory.app = await desk_factory(cfg)
+    app = desk_factory.app
+    uid = next(_ids)
+    chat = Chat(emu, emu.user(uid, first_name=text[:64], language_code="en"))
+    calls_before = len(emu.calls)
+    abusive = app.deps.desk.abuse.is_abusive(text)
+    await chat.say("/start")
+    await chat.press("file")
+    await chat.press("cat", "other")
+    await chat.say(text, count=2 if abusive else 1)
+    async with app.db.uow() as uow:
+        draft = await uow.repos.drafts.get(uid)
+        assert draft.answers["facts"][0]["text"] == text
+    await chat.press("done")
+    await chat.press("out", "other")
+    short = text[:400]
+    if short.strip() and not abusive:
+        await chat.say(short)
+    else:
+        await chat.say("a refund")
+    await chat.say("Ann")
+    await chat.say("13812345678", count=2)
+    [summary] = await chat.press("prev", "no")
+    assert len(summary["text"]) <= 4096
+    if len(text) < 1500:
+        assert _shown(text) in summary["text"]
+    [ack] = await chat.press("ok")
+    async with app.db.uow() as uow:
+        [ticket] = await uow.repos.tickets.of_customer(uid)
+        assert ticket.facts == text
+        assert [m.text for m in await uow.repos.tickets.messages(ticket.id)] == [text]
+        ref = ticket.ref
+    [detail] = await chat.say(f"/ticket {ref}")
+    assert len(detail["text"]) <= 4096
+    rejected = [(c.method, c.description) for c in emu.calls[calls_before:] if c.status != 200]
+    assert not rejected, rejected
+    assert t("en", "ack.text", ref="R", category="C", first_response="F", reply="X")[:10] \
+        in ack["text"]

@@ -1,0 +1,127 @@
+"""The ticket's status machine and references; the intake form's order; moments; abuse."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from bot.domain import intake as f
+from bot.domain import ticket as tk
+from bot.domain.abuse import AbuseDetector
+from bot.domain.moments import WhenError, parse_when
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("open", "assigned"), ("assigned", "waiting_on_customer"), ("waiting_on_customer",
+                                                                "assigned"),
+    ("assigned", "resolved"), ("resolved", "closed"), ("resolved", "open"), ("open",
+                                                                             "withdrawn")])
+def test_allowed_transitions(a: str, b: str) -> None:
+    assert tk.transition(a, b) == b
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ("open", "closed"), ("open", "resolved"), ("closed", "open"), ("withdrawn", "open"),
+    ("resolved", "assigned"), ("open", "open"), ("nonsense", "open")])
+def test_illegal_transitions_raise(a: str, b: str) -> None:
+    with pytest.raises(tk.IllegalTransition):
+        tk.transition(a, b)
+
+
+def test_every_status_is_in_the_table() -> None:
+    assert set(tk.TRANSITIONS) == set(tk.STATUSES)
+    assert all(targets <= set(tk.STATUSES) for targets in tk.TRANSITIONS.values())
+
+
+def test_reference_shape_and_typing() -> None:
+    ref = tk.new_ref(date(2026, 3, 12))
+    assert len(ref) == 12 and ref.startswith("260312-")
+    assert not set(ref[7:]) & set("0O1IL2Z5S8B")
+    assert tk.normalise_ref(f" #{ref.lower().replace('-', ' ')} ") == ref
+    assert tk.new_ref(date(2026, 3, 12), "AAAAA") == "260312-AAAAA"
+
+
+FORM = f.IntakeForm((
+    f.Category("housing", {"en": "Housing"}, (f.Field("unit", {"en": "Unit"}),)),
+    f.Category("other", {"en": "Other"}),
+))
+
+
+def test_sequence_follows_the_category() -> None:
+    assert FORM.sequence({"category": "housing"}) == [
+        "category", "facts", "outcome", "x:unit", "name", "phone", "previous", "confirm"]
+    assert FORM.sequence({}) == [
+        "category", "facts", "outcome", "name", "phone", "previous", "confirm"]
+
+
+def test_next_and_previous() -> None:
+    a = {"category": "housing"}
+    assert FORM.next_step(a, "outcome") == "x:unit"
+    assert FORM.next_step(a, "outcome_text") == "x:unit"
+    assert FORM.previous_step(a, "x:unit") == "outcome"
+    assert FORM.previous_step(a, "outcome_text") == "outcome"
+    assert FORM.previous_step(a, "category") is None
+
+
+def test_editing_returns_to_the_summary_unless_something_is_missing() -> None:
+    a = {"category": "housing", "facts": [{"text": "x"}], "facts_done": True,
+         "outcome": "repair", "extra": {}, "name": "N", "phone": "+8613812345678",
+         "previous": "no", "editing": True}
+    assert FORM.next_step(a, "category") == "x:unit"
+    a["extra"] = {"unit": "3-1201"}
+    assert FORM.next_step(a, "name") == "confirm"
+    assert FORM.previous_step(a, "name") == "confirm"
+
+
+def test_fact_limits() -> None:
+    a = {"facts": [{"text": "x" * 90}]}
+    with pytest.raises(f.InvalidAnswer) as e:
+        f.check_fact(a, "y" * 11, 100)
+    assert e.value.reason == "too_long" and e.value.hints["left"] == 10
+    with pytest.raises(f.InvalidAnswer):
+        f.check_fact(a, " \n ", 100)
+    f.check_fact(a, "y" * 10, 100)
+
+
+def test_phone_answers() -> None:
+    assert f.phone("+86 138 1234 5678", "CN") == "+8613812345678"
+    with pytest.raises(f.InvalidAnswer) as e:
+        f.phone("12345", "CN")
+    assert e.value.reason == "phone" and e.value.hints["example"] == "13812345678"
+
+
+NOW = datetime(2026, 3, 12, 15, 0)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2026-03-01 14:30", datetime(2026, 3, 1, 14, 30)),
+    ("2026/3/1", datetime(2026, 3, 1)),
+    ("3月1日 14点", datetime(2026, 3, 1, 14, 0)),
+    ("３月１日 １４：３０", datetime(2026, 3, 1, 14, 30)),
+    ("昨天 20:00", datetime(2026, 3, 11, 20, 0)),
+    ("昨天下午3点", datetime(2026, 3, 11, 15, 0)),
+    ("today 09:15", datetime(2026, 3, 12, 9, 15)),
+    ("12-30", datetime(2025, 12, 30)),
+])
+def test_moments_customers_type(text: str, expected: datetime) -> None:
+    assert parse_when(text, NOW) == expected
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("the other day", "datetime"), ("2026-02-30", "datetime"), ("25:00", "datetime"),
+    ("2026-03-13 10:00", "future"), ("", "datetime")])
+def test_moments_refused(text: str, reason: str) -> None:
+    with pytest.raises(WhenError) as e:
+        parse_when(text, NOW)
+    assert e.value.reason == reason
+
+
+def test_abuse_detection() -> None:
+    d = AbuseDetector(["混账"])
+    assert d.is_abusive("你们这帮废物")
+    assert d.is_abusive("傻 逼")  # spacing does not hide it
+    assert d.is_abusive("ｆｕｃｋ　ｙｏｕ")  # nor full-width forms
+    assert d.is_abusive("混账东西")  # configured words count too
+    assert not d.is_abusive("漏水三天了,太让人生气了")
+    assert not d.is_abusive(None)
