@@ -62,6 +62,7 @@ class InboxWorker:
         self._queue: deque[StoredUpdate] = deque()
         self._event = asyncio.Event()
         self._last_id = -1
+        self._busy = False
         self.processed = 0
         self.failed = 0
         application.add_error_handler(self._on_error)
@@ -74,6 +75,11 @@ class InboxWorker:
                 self._last_id = u.update_id
         if updates:
             self._event.set()
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is queued or being processed."""
+        return not self._queue and not self._busy
 
     async def recover(self) -> int:
         """Queue what a previous run stored but did not process; returns how many."""
@@ -90,6 +96,7 @@ class InboxWorker:
             while self._queue:
                 batch = [self._queue.popleft()
                          for _ in range(min(self.batch_size, len(self._queue)))]
+                self._busy = True
                 try:
                     await self._process_batch(batch)
                 except Exception:
@@ -98,6 +105,8 @@ class InboxWorker:
                     log.exception("inbox batch failed; retrying")
                     self._queue.extendleft(reversed(batch))
                     await asyncio.sleep(1.0)
+                finally:
+                    self._busy = False
 
     async def _process_batch(self, batch: list[StoredUpdate]) -> None:
         async with self.db.uow() as uow:

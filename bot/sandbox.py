@@ -69,8 +69,13 @@ class Terminal:
         if line in ("/quit", "/exit"):
             return False
         if line.startswith("/photo "):
-            await self.user.send_photo(Path(line[7:].strip()).expanduser().read_bytes())
-        elif line.isdigit() and self.last_buttons and 1 <= int(line) <= len(self.last_buttons[1]):
+            try:
+                data = await asyncio.to_thread(_read, line[7:].strip())
+            except OSError as err:
+                print(f"cannot read {line[7:].strip()}: {err.strerror}", flush=True)
+                return True
+            await self.user.send_photo(data)
+        elif line.isdigit() and self.last_buttons and 0 < int(line) <= len(self.last_buttons[1]):
             msg, buttons = self.last_buttons
             b = buttons[int(line) - 1]
             if "callback_data" in b:
@@ -108,18 +113,33 @@ async def run_sandbox(config: Config, *, port: int = 0, user_id: int = 5001,
     try:
         await user.send_text("/start")
         while True:
-            await asyncio.sleep(0.3)
+            await _settle(emu, app)
             for text in term.refresh():
                 print(text, flush=True)
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line or not await term.act(line):
                 break
-            await asyncio.sleep(0.5)  # let the reply arrive before the next prompt
-            for text in term.refresh():
-                print(text, flush=True)
     finally:
         await app.stop()
         await emu.stop()
+
+
+def _read(path: str) -> bytes:
+    return Path(path).expanduser().read_bytes()
+
+
+async def _settle(emu: Emulator, app: App, within: float = 15.0) -> None:
+    """Wait until the bot has handled what was typed and sent every reply (limits included)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + within
+    await asyncio.sleep(0.05)
+    # Polls two independent parts (emulator queue, worker); an interactive pace needs no event.
+    while loop.time() < end and (emu.pending_updates() or not app.worker.idle):  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    try:
+        await app.sender.drain(within=max(0.1, end - loop.time()))
+    except TimeoutError:
+        pass  # show what has arrived; the rest appears after the next line
 
 
 def _environ() -> dict[str, str]:
