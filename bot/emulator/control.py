@@ -35,13 +35,31 @@ Binary payloads travel base64-encoded in ``data_b64``. Errors answer
 ``POST /_emu/limits``                       ``{"overall_per_second", "per_chat_per_second",
                                             "per_group_per_minute"}`` (0 disables)
 ``GET  /_emu/info``                         → ``{"token", "base_url", "bot", "limits"}``
+``POST /_emu/inject``                       ``{"items": [{"user_id", "text"} | {"user_id",
+                                            "press": {"message_id", "callback_data"}} |
+                                            {"user_id", "contact": {"phone_number"}}]}``,
+                                            optional ``first_name``/``language_code`` per item
+                                            (users are created on first use) → list of
+                                            ``{"at", "message_id"|"callback_query_id"}`` or
+                                            ``{"error"}`` per item, in order
+``GET  /_emu/events``                       ``?after=N&timeout=S&limit=L`` → ``{"last",
+                                            "events"}``: what the bot did after seq N (long
+                                            poll up to S seconds); see ``Emulator.log_event``
+``GET  /_emu/stats`` / ``DELETE``           → ``{"now", "calls": {method: {status: n}},
+                                            "pending_updates", "last_event"}`` / reset counts
+``POST /_emu/latency``                      ``{"ms"}``: hold every Bot API call this long
 ==========================================  ==================================================
+
+``inject`` and ``events`` are for benchmarks: many users' messages in one request, and the
+bot's replies as one ordered stream. ``at`` values are ``time.monotonic()`` of the emulator
+process, so injection-to-reply latency is measured on one clock.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
@@ -184,6 +202,62 @@ async def _info(emu: Emulator, b: dict[str, Any], r: web.Request) -> Any:
             "limits": asdict(emu.limits)}
 
 
+async def _inject_one(emu: Emulator, item: dict[str, Any]) -> dict[str, Any]:
+    kw = {k: item[k] for k in ("first_name", "language_code") if k in item}
+    u = emu.user(int(item["user_id"]), **kw)
+    if "text" in item:
+        msg = await u.send_text(item["text"])
+        return {"at": time.monotonic(), "message_id": msg["message_id"]}
+    if "press" in item:
+        press = item["press"]
+        qid = await u.press(int(press["message_id"]), press["callback_data"])
+        return {"at": time.monotonic(), "callback_query_id": qid}
+    if "contact" in item:
+        msg = await u.send_contact(item["contact"]["phone_number"],
+                                   item["contact"].get("first_name"))
+        return {"at": time.monotonic(), "message_id": msg["message_id"]}
+    raise ValueError("an inject item needs text, press or contact")
+
+
+async def _inject(emu: Emulator, b: dict[str, Any], r: web.Request) -> Any:
+    out: list[dict[str, Any]] = []
+    for item in b["items"]:
+        try:
+            out.append(await _inject_one(emu, item))
+        except (KeyError, ValueError, TypeError, ApiError) as e:
+            out.append({"error": f"{type(e).__name__}: {e}"})
+    return out
+
+
+async def _events(emu: Emulator, b: dict[str, Any], r: web.Request) -> Any:
+    after = int(r.query.get("after", 0))
+    timeout = min(float(r.query.get("timeout", 0)), 60.0)
+    limit = int(r.query.get("limit", 10_000))
+    events = await emu.wait_events(after, timeout, limit) if timeout > 0 else emu.events(
+        after, limit)
+    return {"last": emu.last_event_seq, "events": events}
+
+
+async def _stats(emu: Emulator, b: dict[str, Any], r: web.Request) -> Any:
+    return {"now": time.monotonic(),
+            "calls": {m: {str(k): v for k, v in per.items()}
+                      for m, per in emu.call_counts.items()},
+            "pending_updates": emu.pending_updates(), "last_event": emu.last_event_seq}
+
+
+async def _reset_stats(emu: Emulator, b: dict[str, Any], r: web.Request) -> Any:
+    emu.call_counts.clear()
+    return True
+
+
+async def _latency(emu: Emulator, b: dict[str, Any], r: web.Request) -> Any:
+    ms = float(b["ms"])
+    if ms < 0:
+        raise ValueError("ms must be ≥ 0")
+    emu.latency = ms / 1000
+    return {"ms": ms}
+
+
 def add_control_routes(app: web.Application, key: web.AppKey[Emulator]) -> None:
     """Mount the ``/_emu/`` routes on ``app``."""
     routes: list[tuple[str, str, Route]] = [
@@ -202,6 +276,11 @@ def add_control_routes(app: web.Application, key: web.AppKey[Emulator]) -> None:
         ("GET", "/_emu/pending_updates", _pending),
         ("POST", "/_emu/limits", _limits),
         ("GET", "/_emu/info", _info),
+        ("POST", "/_emu/inject", _inject),
+        ("GET", "/_emu/events", _events),
+        ("GET", "/_emu/stats", _stats),
+        ("DELETE", "/_emu/stats", _reset_stats),
+        ("POST", "/_emu/latency", _latency),
     ]
     for method, path, fn in routes:
         app.router.add_route(method, path, _wrap(key, fn))

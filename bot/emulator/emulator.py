@@ -164,8 +164,10 @@ class Emulator:
 
     def __init__(self, token: str = "123456:TEST", limits: Limits | None = None, *,
                  bot_username: str = "emulator_bot", bot_name: str = "Emulator Bot",
-                 record_calls: bool = True) -> None:
+                 record_calls: bool = True, latency: float = 0.0,
+                 event_log_size: int = 50_000) -> None:
         self.token = token
+        self.latency = latency  # seconds every Bot API call is held before it is answered
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_user = {"id": self.bot_id, "is_bot": True, "first_name": bot_name,
                          "username": bot_username}
@@ -180,6 +182,13 @@ class Emulator:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
         self.calls: list[CallRecord] = []
+        # Always-on counters {method: {status: n}} (cheap, unlike ``calls``), for benchmarks.
+        self.call_counts: dict[str, dict[int, int]] = {}
+        # What the bot sent, in order, with the emulator's monotonic time (see log_event).
+        self.event_log_size = event_log_size
+        self._events: list[dict[str, Any]] = []
+        self._events_base = 1  # seq of _events[0]
+        self._next_event = 1
         self.webhook: Webhook | None = None
         self.allowed_updates: list[str] | None = None
         self.updates: deque[dict[str, Any]] = deque()
@@ -340,6 +349,7 @@ class Emulator:
         msg.update(content)
         chat.messages[msg["message_id"]] = msg
         if sender is self.bot_user:
+            self.log_event("message", chat.id, msg)
             self.notify_sent()
         return msg
 
@@ -384,6 +394,64 @@ class Emulator:
     def _notify_updates(self) -> None:
         ev, self._update_event = self._update_event, asyncio.Event()
         ev.set()
+
+    def log_event(self, kind: str, chat_id: int, msg: dict[str, Any] | None = None,
+                  **extra: Any) -> dict[str, Any]:
+        """Append one bot action ("message", "edit", "delete", "callback_answer") to the log.
+
+        Each event carries ``seq`` (1, 2, …), ``at`` (``time.monotonic()`` of this process, the
+        same clock as injection times), ``kind``, ``chat_id`` and, for messages, ``message_id``,
+        ``message_thread_id``, ``text``/``caption`` and ``reply_markup``. The log keeps about
+        the last ``event_log_size`` events.
+        """
+        ev: dict[str, Any] = {"seq": self._next_event, "at": time.monotonic(), "kind": kind,
+                              "chat_id": chat_id}
+        self._next_event += 1
+        if msg is not None:
+            for k in ("message_id", "message_thread_id", "text", "caption", "reply_markup"):
+                if k in msg:
+                    ev[k] = msg[k]
+        ev.update(extra)
+        self._events.append(ev)
+        if len(self._events) > 2 * self.event_log_size:
+            drop = len(self._events) - self.event_log_size
+            del self._events[:drop]
+            self._events_base += drop
+        return ev
+
+    def events(self, after: int = 0, limit: int = 10_000) -> list[dict[str, Any]]:
+        """Logged events with ``seq > after``, oldest first (at most ``limit``)."""
+        start = max(0, after + 1 - self._events_base)
+        return self._events[start:start + limit]
+
+    @property
+    def last_event_seq(self) -> int:
+        """The seq of the newest logged event (0 before any)."""
+        return self._next_event - 1
+
+    async def wait_events(self, after: int = 0,
+                          timeout: float = 5.0,  # noqa: ASYNC109 (public API name)
+                          limit: int = 10_000) -> list[dict[str, Any]]:
+        """Long poll: events with ``seq > after``, waiting up to ``timeout`` for the first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            ev = self._sent_event
+            got = self.events(after, limit)
+            left = deadline - loop.time()
+            if got or left <= 0 or self.stopping.is_set():
+                return got
+            try:
+                await asyncio.wait_for(ev.wait(), left)
+            except TimeoutError:
+                pass
+
+    def count_call(self, method: str, status: int) -> None:
+        """Count one Bot API call by method and HTTP status."""
+        per = self.call_counts.get(method)
+        if per is None:
+            per = self.call_counts[method] = {}
+        per[status] = per.get(status, 0) + 1
 
     def notify_sent(self) -> None:
         """Wake wait_for_sent callers."""

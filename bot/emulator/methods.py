@@ -169,6 +169,7 @@ def apply_edit(emu: Emulator, msg: dict[str, Any], new: dict[str, Any],
         else:
             msg.pop(k, None)
     msg["edit_date"] = int(time.time())
+    emu.log_event("edit", msg["chat"]["id"], msg)
     emu.notify_sent()
     return dict(msg)
 
@@ -348,6 +349,7 @@ async def delete_message(emu: Emulator, p: dict[str, Any]) -> Any:
     chat = emu.chat(p["chat_id"])
     if chat.messages.pop(p["message_id"], None) is None:
         raise bad("message to delete not found")
+    emu.log_event("delete", chat.id, None, message_id=p["message_id"])
     emu.notify_sent()
     return True
 
@@ -360,6 +362,11 @@ async def answer_callback_query(emu: Emulator, p: dict[str, Any]) -> Any:
         raise bad("query is too old and response timeout expired or query ID is invalid")
     q["answer"] = {"text": p.get("text"), "show_alert": bool(p.get("show_alert")),
                    "url": p.get("url"), "cache_time": p.get("cache_time", 0)}
+    query = q["query"]
+    msg = query.get("message")
+    emu.log_event("callback_answer", msg["chat"]["id"] if msg else query["from"]["id"], None,
+                  callback_query_id=query["id"], text=p.get("text"))
+    emu.notify_sent()
     return True
 
 

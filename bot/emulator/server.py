@@ -117,6 +117,8 @@ async def handle_api(request: web.Request) -> web.Response:
         return error_response(ApiError(401, "Unauthorized"))
     spec = BY_LOWER.get(method.lower())
     params: dict[str, Any] = {}
+    if emu.latency:  # a simulated network round trip (benchmarks); others are served meanwhile
+        await asyncio.sleep(emu.latency)
     try:
         if spec is None:
             raise ApiError(404, "Not Found")
@@ -124,10 +126,12 @@ async def handle_api(request: web.Request) -> web.Response:
         params = spec.parse(params)
         result = await run(emu, spec, params)
     except ApiError as err:
+        emu.count_call(spec.name if spec else method, err.code)
         if emu.record_calls:
             emu.calls.append(CallRecord(spec.name if spec else method, params, err.code,
                                         err.description))
         return error_response(err)
+    emu.count_call(spec.name, 200)
     if emu.record_calls:
         emu.calls.append(CallRecord(spec.name, params, 200))
     return web.Response(text=_dumps({"ok": True, "result": result}), content_type=_JSON_CT)
