@@ -42,7 +42,7 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
     if isinstance(exc, Forbidden):
         return Outcome.PERMANENT, f"forbidden: {exc.message}"
     if isinstance(exc, BadRequest):
-        if "not modified" in exc.message.lower():
+        if "not modified" in exc.message.lower() or "not_modified" in exc.message.lower():
             return Outcome.DONE, exc.message
         return Outcome.PERMANENT, f"bad request: {exc.message}"
     if isinstance(exc, (TimedOut, NetworkError)):

@@ -77,6 +77,11 @@ class InboxWorker:
             self._event.set()
 
     @property
+    def last_update_id(self) -> int:
+        """The highest update id handed to this worker (-1 before the first)."""
+        return self._last_id
+
+    @property
     def idle(self) -> bool:
         """True when nothing is queued or being processed."""
         return not self._queue and not self._busy

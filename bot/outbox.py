@@ -86,12 +86,18 @@ class Sender:
         next_fetch = 0.0
         while not self._stopping:
             now = time.monotonic()
-            if self._need_fetch or now >= next_fetch:
-                self._need_fetch = False
-                await self._fetch()
-                next_fetch = now + 1.0  # rows waiting on not_before become due by the clock
-            if self._results:
-                await self._flush_results()
+            try:
+                if self._need_fetch or now >= next_fetch:
+                    self._need_fetch = False
+                    await self._fetch()
+                    next_fetch = now + 1.0  # rows waiting on not_before become due by the clock
+                if self._results:
+                    await self._flush_results()
+            except Exception:
+                # The database may be briefly unavailable; results stay queued in memory.
+                log.exception("outbox pass failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
             delay = self._dispatch()
             if self._results or self._need_fetch:
                 continue
@@ -108,12 +114,17 @@ class Sender:
         """Wait until nothing is queued or in flight (tests, shutdown)."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if not self._known and not self._inflight and not self._results:
+            if self._idle():
                 async with self.db.uow() as uow:
-                    if not await uow.repos.outbox.due(self.clock.now(), 1):
-                        return
+                    empty = not await uow.repos.outbox.due(self.clock.now(), 1)
+                # Looked again after the query: a fetch may have taken rows in the meantime.
+                if empty and self._idle():
+                    return
             await asyncio.sleep(0.02)
         raise TimeoutError("outbox not drained")
+
+    def _idle(self) -> bool:
+        return not self._known and not self._inflight and not self._results
 
     async def _fetch(self) -> None:
         now = self.clock.now()
@@ -122,9 +133,11 @@ class Sender:
                     if r.id not in self._known]
             await uow.repos.outbox.lease([r.id for r in rows], now + LEASE)
             await uow.commit()
-        for r in rows:
-            self._known.add(r.id)
-            self._chats.setdefault(r.chat_id, _ChatQueue()).rows.append(r)
+            # Held in memory before the unit of work is left: drain() must never see the rows
+            # leased in the database but not yet here.
+            for r in rows:
+                self._known.add(r.id)
+                self._chats.setdefault(r.chat_id, _ChatQueue()).rows.append(r)
 
     def _dispatch(self) -> float:
         """Start every call that may go now; return seconds until the next may."""
@@ -184,7 +197,8 @@ class Sender:
         self._wake.set()
 
     async def _flush_results(self) -> None:
-        results, self._results = self._results, []
+        # Cleared only after the commit: if it fails, the results are written on the next pass.
+        results = list(self._results)
         now = self.clock.now()
         async with self.db.uow() as uow:
             repo = uow.repos.outbox
@@ -193,24 +207,35 @@ class Sender:
             await repo.mark_sent(sent, now)
             for r in results:
                 if r.outcome in (None, Outcome.DONE):
-                    for hook in self.on_sent:
-                        await hook(uow, r.row, r.result, None)
+                    await self._hooks(uow, self.on_sent, r.row, r.result, None)
                 elif r.outcome is Outcome.PERMANENT:
                     log.warning("outbox %s %s to chat failed for good: %s",
                                 r.row.id, r.row.method, r.reason)
                     await repo.mark_failed(r.row.id, r.reason, now)
                     self.metrics.messages_failed.inc()
-                    for hook in self.on_failed:
-                        await hook(uow, r.row, None, r.reason)
+                    await self._hooks(uow, self.on_failed, r.row, None, r.reason)
                 else:
                     await repo.retry_later(r.row.id, now + timedelta(seconds=r.retry_in), r.reason,
                                            count_attempt=r.outcome is Outcome.TRANSIENT)
             await uow.commit()
+        del self._results[:len(results)]
         self.sent_count += len(sent)
         self.metrics.messages_sent.inc(len(sent))
         for r in results:
             if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT):
                 self._known.discard(r.row.id)
+
+    async def _hooks(self, uow: UnitOfWork, hooks: list[SentHook], row: OutboxRow,
+                     result: Any, reason: str | None) -> None:
+        """Run follow-up hooks, each in a savepoint: one failing must not lose the results."""
+        for hook in hooks:
+            try:
+                async with uow.session.begin_nested():
+                    await hook(uow, row, result, reason)
+                    await uow.flush()
+            except Exception:
+                uow.repos.outbox.discard()
+                log.exception("outbox hook failed for %s (%s)", row.id, row.purpose)
 
     def stop(self) -> None:
         """Ask the loop to end after the current step."""

@@ -134,7 +134,8 @@ async def _settle(emu: Emulator, app: App, within: float = 15.0) -> None:
     end = loop.time() + within
     await asyncio.sleep(0.05)
     # Polls two independent parts (emulator queue, worker); an interactive pace needs no event.
-    while loop.time() < end and (emu.pending_updates() or not app.worker.idle):  # noqa: ASYNC110
+    while loop.time() < end and (  # noqa: ASYNC110
+            app.worker.last_update_id < emu.last_update_id or not app.worker.idle):
         await asyncio.sleep(0.05)
     try:
         await app.sender.drain(within=max(0.1, end - loop.time()))

@@ -467,6 +467,11 @@ class Emulator:
         except TimeoutError:
             pass
 
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update created (0 before the first)."""
+        return self._next_update_id - 1
+
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed/delivered."""
         return len(self.updates)
