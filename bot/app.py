@@ -21,7 +21,7 @@ from bot.ratelimit import RateLimiter
 from bot.scheduler import Scheduler, TimerHandler
 from bot.services import roster
 from bot.web.server import build_web_app
-from handlers import customer
+from handlers import customer, steward
 from handlers.deps import Deps
 from storage.db import create_engine, is_sqlite, session_factory
 from storage.migrate import upgrade_async
@@ -45,6 +45,7 @@ def build_application(config: Config, token: str) -> Application:  # type: ignor
         .get_updates_connection_pool_size(2)
         .build()
     )
+    steward.install(app)  # staff buttons ("s:") and group chats
     customer.install(app)
     return app
 
@@ -87,7 +88,7 @@ class App:
         self.sender = Sender(self.db, self.application.bot,
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,
                                          limits.per_group_per_minute), self.clock,
-                             metrics=self.metrics)
+                             metrics=self.metrics, **steward.sender_hooks(self.deps.desk))
         self.db.on_outbox.append(self.sender.wake)
         self.scheduler = Scheduler(self.db, self.clock, timer_handlers(self.deps))
         self.db.on_timers.append(self.scheduler.wake)

@@ -156,6 +156,8 @@ class CategoryEntry(_Strict):
     zh: str = Field(min_length=1, max_length=40)
     en: str = Field(min_length=1, max_length=40)
     fields: list[FieldEntry] = []
+    # A busy desk splits by team: this category's tickets go to its own staff group.
+    staff_group_id: int | None = None
 
     @field_validator("fields")
     @classmethod

@@ -14,7 +14,7 @@ from bot.services import conversation, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from handlers import callback_data as cb
-from handlers import render
+from handlers import render, staff_render
 from handlers.deps import deps
 from storage.models import Timer
 from storage.uow import UnitOfWork
@@ -89,6 +89,7 @@ async def _run(m: Inbound, desk: Desk) -> None:
     uow = current_uow()
     result = await conversation.handle(uow, desk, m)
     render.reply(uow.repos.outbox, m.chat_id, result, desk.form)
+    staff_render.render(uow.repos.outbox, result.staff)
 
 
 def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
@@ -99,6 +100,7 @@ def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
         if result is not None:
             chat_id, r = result
             render.reply(uow.repos.outbox, chat_id, r, desk.form)
+            staff_render.render(uow.repos.outbox, r.staff)
 
     async def deadline(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
         # Only recorded for now: chasing the steward is the escalation issue's work.

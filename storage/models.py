@@ -92,6 +92,7 @@ class Ticket(Base):
     assignee_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     first_response_due: Mapped[datetime | None]
     reply_due: Mapped[datetime | None]
@@ -99,6 +100,8 @@ class Ticket(Base):
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_tickets_staff_topic", "staff_chat_id", "topic_id"),)
 
 
 class TicketHistory(Base):
@@ -126,8 +129,28 @@ class TicketMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))  # text | photo | document | voice
     text: Mapped[str | None] = mapped_column(Text)
     file_id: Mapped[str | None] = mapped_column(String(256))
-    customer_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    staff_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    customer_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    staff_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+class StaffChat(Base):
+    """A staff group the bot posts tickets in, and whether it has forum topics."""
+
+    __tablename__ = "staff_chats"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    topics: Mapped[bool] = mapped_column(Boolean, default=True)
+    notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StaffPending(Base):
+    """A staff action waiting for its text (a reason, a question, a resolution note)."""
+
+    __tablename__ = "staff_pending"
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
 
 
 class IntakeDraft(Base):

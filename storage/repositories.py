@@ -17,6 +17,8 @@ from storage.models import (
     IntakeDraft,
     OutboxMessage,
     Staff,
+    StaffChat,
+    StaffPending,
     Ticket,
     TicketHistory,
     TicketMessage,
@@ -38,6 +40,7 @@ class Repositories:
         self.timers = TimerRepo(uow)
         self.drafts = DraftRepo(uow)
         self.tickets = TicketRepo(uow)
+        self.handoff = HandoffRepo(uow)
 
 
 class _Repo:
@@ -413,3 +416,77 @@ class TicketRepo(_Repo):
         return list((await self.session.scalars(
             select(TicketMessage).where(TicketMessage.ticket_id == ticket_id)
             .order_by(TicketMessage.id))).all())
+
+
+class HandoffRepo(_Repo):
+    """The staff side of tickets: topics, cards, relay mapping, pending staff actions."""
+
+    async def by_topic(self, chat_id: int, topic_id: int) -> Ticket | None:
+        """The ticket whose forum topic this is."""
+        return await self.session.scalar(
+            select(Ticket).where(Ticket.staff_chat_id == chat_id, Ticket.topic_id == topic_id))
+
+    async def by_staff_message(self, chat_id: int, message_id: int) -> Ticket | None:
+        """The ticket a message in a staff chat belongs to (its card or a relayed message)."""
+        t = await self.session.scalar(select(Ticket).where(
+            Ticket.staff_chat_id == chat_id, Ticket.card_message_id == message_id))
+        if t is not None:
+            return t
+        return await self.session.scalar(
+            select(Ticket).join(TicketMessage, TicketMessage.ticket_id == Ticket.id)
+            .where(Ticket.staff_chat_id == chat_id, TicketMessage.staff_message_id == message_id)
+            .limit(1))
+
+    async def message_by_customer_mid(self, ticket_id: int, mid: int) -> TicketMessage | None:
+        """The transcript line of a message in the customer's chat."""
+        return await self.session.scalar(select(TicketMessage).where(
+            TicketMessage.ticket_id == ticket_id, TicketMessage.customer_message_id == mid
+        ).limit(1))
+
+    async def message_by_staff_mid(self, ticket_id: int, mid: int) -> TicketMessage | None:
+        """The transcript line of a message in the staff chat."""
+        return await self.session.scalar(select(TicketMessage).where(
+            TicketMessage.ticket_id == ticket_id, TicketMessage.staff_message_id == mid).limit(1))
+
+    async def claim(self, ticket_id: int, staff_id: int, now: datetime) -> bool:
+        """Take an unclaimed open ticket; exactly one of several concurrent claims wins."""
+        res = await self.session.execute(
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None),
+                                 Ticket.status == "open")
+            .values(assignee_id=staff_id, status="assigned", updated_at=now)
+            .execution_options(synchronize_session="fetch"))
+        return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    async def chat(self, chat_id: int) -> StaffChat:
+        """What we know of a staff chat (created on first use)."""
+        c = await self.session.get(StaffChat, chat_id)
+        if c is None:
+            c = StaffChat(chat_id=chat_id, topics=True, notice_sent=False)
+            self.session.add(c)
+        return c
+
+    async def pending(self, user_id: int) -> StaffPending | None:
+        """The staff member's action waiting for its text."""
+        return await self.session.get(StaffPending, user_id)
+
+    async def set_pending(self, user_id: int, ticket_id: int, action: str,
+                          target_id: int | None, now: datetime) -> None:
+        """Remember that the next text of this staff member completes an action."""
+        p = await self.pending(user_id)
+        if p is None:
+            self.session.add(StaffPending(user_id=user_id, ticket_id=ticket_id, action=action,
+                                          target_id=target_id, created_at=now))
+        else:
+            p.ticket_id, p.action, p.target_id, p.created_at = ticket_id, action, target_id, now
+
+    async def clear_pending(self, user_id: int) -> None:
+        """Forget a waiting action."""
+        p = await self.pending(user_id)
+        if p is not None:
+            await self.session.delete(p)
+
+    async def active_of_customer(self, customer_id: int) -> list[Ticket]:
+        """The customer's tickets still being handled."""
+        return list((await self.session.scalars(select(Ticket).where(
+            Ticket.customer_id == customer_id,
+            Ticket.status.in_(("open", "assigned", "waiting_on_customer"))))).all())

@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.domain import ticket as tk
 from bot.domain.intake import CONFIRM, FACTS, PHONE
 from bot.i18n import LANGUAGES
-from bot.services import customers, intake, tickets
+from bot.services import customers, handling, intake, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.intake import ATTACH, Turn
@@ -101,6 +101,10 @@ async def _button(c: Turn) -> None:
         await _ticket_button(c, action, int(arg))
     elif action == "to" and arg.isdigit() and c.draft is not None and c.draft.step == ATTACH:
         await _attach_to(c, int(arg))
+    elif action == "ns" and arg.isdigit():
+        key, values, effects = await handling.not_solved(c.uow, c.desk, c.customer.id, int(arg))
+        c.reply.add(Note(key, values))
+        c.reply.staff += effects
     elif action == "cancel":
         await intake.cancel(c)
     elif action in _INTAKE_ACTIONS and _in_intake(c.draft):
@@ -143,7 +147,10 @@ async def _attach_to(c: Turn, ticket_id: int) -> None:
     if t is None or t.status not in tk.ACTIVE:
         c.callback_note = "tickets.not_yours"
         return
-    tickets.add_message(c.uow, c.desk, t, c.draft.answers.get("pending") or [], c.customer.id)
+    pending = c.draft.answers.get("pending") or []
+    tickets.add_message(c.uow, c.desk, t, pending, c.customer.id)
+    c.reply.staff += await handling.customer_wrote(
+        c.uow, c.desk, t, [p["mid"] for p in pending if p.get("mid")], c.now)
     await c.uow.repos.drafts.delete(c.draft)
     c.reply.add(Note("tickets.message_added", {"ref": t.ref}))
 
@@ -167,6 +174,8 @@ async def _message(c: Turn) -> None:
         c.reply.add(Menu("common.not_understood"))
     elif len(active) == 1:
         tickets.add_message(c.uow, c.desk, active[0], [msg], c.customer.id)
+        c.reply.staff += await handling.customer_wrote(
+            c.uow, c.desk, active[0], [m.message_id] if m.message_id else [], c.now)
         c.reply.add(Note("tickets.message_added", {"ref": active[0].ref}))
     else:
         if c.draft is None:

@@ -26,6 +26,13 @@ class Desk:
     expire_after: timedelta
     listen_idle: timedelta
     abuse: AbuseDetector
+    staff_group_id: int | None = None
+    category_groups: tuple[tuple[str, int], ...] = ()
+    staff_lang: str = "zh_CN"
+
+    def staff_chat_for(self, category: str) -> int | None:
+        """The staff group a category's tickets go to (its own, or the default)."""
+        return dict(self.category_groups).get(category, self.staff_group_id)
 
     @classmethod
     def from_config(cls, config: Config, clock: Clock) -> Desk:
@@ -54,4 +61,8 @@ class Desk:
             expire_after=as_duration(i.expire_after).elapsed,
             listen_idle=as_duration(i.listen_idle).elapsed,
             abuse=AbuseDetector(i.abusive_words),
+            staff_group_id=f.telegram.staff_group_id,
+            category_groups=tuple((c.key, c.staff_group_id) for c in f.categories
+                                  if c.staff_group_id is not None),
+            staff_lang=f.default_language,
         )

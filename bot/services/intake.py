@@ -24,7 +24,7 @@ from bot.domain.intake import (
     InvalidAnswer,
 )
 from bot.domain.phone import format_phone
-from bot.services import tickets
+from bot.services import handoff, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.views import Ack, EarlierTicket, Menu, Note, Prompt, Reply
@@ -341,6 +341,7 @@ async def confirm(c: Turn) -> None:
         await prompt(c, missing)
         return
     t = await tickets.file_complaint(c.uow, c.desk, c.customer, c.answers, c.now)
+    c.reply.staff += await handoff.dispatch(c.uow, c.desk, t, c.now)
     assert c.draft is not None
     await c.uow.repos.drafts.delete(c.draft)
     await c.uow.repos.timers.cancel(chat_id=c.m.chat_id, kinds=TIMER_KINDS)

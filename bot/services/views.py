@@ -133,6 +133,8 @@ class Reply:
 
     lang: str
     views: list[View] = field(default_factory=list)
+    # What the update causes on the staff side (topic, card, copies), rendered after the views.
+    staff: list[Any] = field(default_factory=list)
 
     def add(self, *views: View) -> Reply:
         """Append views; returns self for chaining."""

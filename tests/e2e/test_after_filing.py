@@ -82,7 +82,8 @@ async def test_messages_join_the_open_ticket(emu: Emulator, desk: Any) -> None:
         assert msgs[-2].text == "Water is coming through the light fitting now."
         assert msgs[-1].kind == "photo" and msgs[-1].file_id
         events = [h.event for h in await uow.repos.tickets.history(tid)]
-        assert events == ["filed", "customer_message", "customer_message"]
+        # No staff group is configured here, so the ticket says it was not dispatched.
+        assert events == ["filed", "not_dispatched", "customer_message", "customer_message"]
 
 
 async def test_several_open_tickets_ask_which_one(emu: Emulator, desk: Any) -> None:
@@ -117,7 +118,7 @@ async def test_second_ticket_can_link_the_first(emu: Emulator, desk: Any) -> Non
         new = (await uow.repos.tickets.of_customer(5406))[0]
         assert new.previous_ticket_id == first_id
         assert [h.event for h in await uow.repos.tickets.history(new.id)] == [
-            "filed", "linked_previous"]
+            "filed", "linked_previous", "not_dispatched"]
 
 
 async def test_urge_records_and_says_who_and_by_when(emu: Emulator, config: Config,

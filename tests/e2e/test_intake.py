@@ -70,7 +70,8 @@ async def test_whole_intake_in_chinese(emu: Emulator, config: Config,
         assert ticket.reply_due == datetime(2026, 3, 17, 9, 50, tzinfo=UTC)
         assert ticket.first_response_due == datetime(2026, 3, 13, 10, 20, tzinfo=UTC)
         history = await uow.repos.tickets.history(ticket.id)
-        assert [h.event for h in history] == ["filed"]
+        # No staff group in this config: the ticket records that it was not dispatched.
+        assert [h.event for h in history] == ["filed", "not_dispatched"]
         assert history[0].actor_kind == "customer" and history[0].actor_id == 5101
         msgs = await uow.repos.tickets.messages(ticket.id)
         assert [m.kind for m in msgs] == ["text", "photo", "text"]

@@ -21,6 +21,6 @@ async def test_intake_files_a_ticket_on_postgresql(emu: Emulator, pg_url: str,
         [ticket] = await uow.repos.tickets.of_customer(5501)
         assert ticket.extra == {"unit": "3栋 1201"}
         assert [h.event for h in await uow.repos.tickets.history(ticket.id)] == [
-            "filed", "customer_message"]
+            "filed", "not_dispatched", "customer_message"]
         assert len(await uow.repos.timers.for_ticket(ticket.id)) == 2
     assert_no_rejections(emu)

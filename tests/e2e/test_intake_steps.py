@@ -189,7 +189,7 @@ async def test_change_a_field_jumps_there_and_back_to_the_summary(
         assert ticket.contact_name == "李先生" and ticket.category == "equipment"
         assert ticket.facts == "其实是楼上的水管爆了"
         assert ticket.extra == {"location": "地下车库"}
-        [filed] = await uow.repos.tickets.history(ticket.id)
+        [filed, _dispatch] = await uow.repos.tickets.history(ticket.id)
         assert filed.details["replaced_facts"] == ["楼上漏水,已经三天了"]
     assert_no_rejections(emu)
 

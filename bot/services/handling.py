@@ -1,0 +1,487 @@
+"""Staff use cases on a ticket: claim, relay, note, transfer, ask, escalate, resolve, release.
+
+Every action is authorised here against the database by the acting user's id (bot.domain.access),
+whatever chat the button was pressed in and whatever its callback data says.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain import ticket as tk
+from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, authorize
+from bot.services import handoff
+from bot.services.desk import Desk
+from bot.services.staff_in import StaffInbound
+from bot.services.staff_out import Alert, Button, Call, Card, Effect, Relay, Say
+from storage.models import Staff, Ticket
+from storage.uow import UnitOfWork
+
+STAFF, SYSTEM = "staff", "system"
+TEXT_ACTIONS = {"ask": Action.ASK_CUSTOMER, "escalate": Action.ESCALATE,
+                "resolve": Action.RESOLVE, "transfer": Action.TRANSFER}
+BUTTONS = {"claim": Action.CLAIM, "release": Action.RELEASE, "transfer": Action.TRANSFER,
+           "tt": Action.TRANSFER, "about": Action.FLAG_ABOUT_STAFF,
+           "ab": Action.FLAG_ABOUT_STAFF, **TEXT_ACTIONS}
+COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
+            "release": Action.RELEASE, **TEXT_ACTIONS}
+NOT_SOLVED_WINDOW_H = 48
+
+
+class Ctx:
+    """One staff update being handled."""
+
+    def __init__(self, uow: UnitOfWork, desk: Desk, m: StaffInbound, staff: Staff | None,
+                 t: Ticket) -> None:
+        self.uow, self.desk, self.m, self.staff, self.t = uow, desk, m, staff, t
+        self.now = desk.clock.now()
+        self.lang = desk.staff_lang
+        self.out: list[Effect] = []
+
+    @property
+    def actor(self) -> Actor:
+        s = self.staff
+        return Actor(self.m.user_id, s.role if s else None, s.active if s else False)
+
+    def record(self, event: str, **details: object) -> None:
+        self.uow.repos.tickets.record(self.t.id, self.now, STAFF, self.m.user_id, event,
+                                      dict(details))
+
+    def topic(self, key: str, reply: bool = False, **values: object) -> None:
+        """Say something in the ticket's topic (or reply to the staff member's message)."""
+        self.out.append(Say(self.m.chat_id, key, values, self.lang, thread_id=self.m.thread_id,
+                            ticket_id=self.t.id,
+                            reply_to=self.m.message_id if reply else None))
+
+    def done(self, key: str, **values: object) -> None:
+        """Acknowledge: an answer to a button, or a line in the topic for a message."""
+        if self.m.query_id:
+            self.out.append(Alert(self.m.chat_id, self.m.query_id, key, values, self.lang))
+        else:
+            self.topic(key, reply=True, **values)
+
+
+async def handle(uow: UnitOfWork, desk: Desk, m: StaffInbound) -> list[Effect]:
+    """Route one staff update to its action; [] when it is not about a ticket."""
+    t = await _ticket_of(uow, m)
+    if t is None:
+        if m.query_id:  # a button naming no ticket we know
+            return [Alert(m.chat_id, m.query_id, "access.unknown_ticket", {}, desk.staff_lang,
+                          alert=True)]
+        return []
+    c = Ctx(uow, desk, m, await uow.repos.staff.get(m.user_id), t)
+    if m.query_id and (t.staff_chat_id != m.chat_id
+                       or (t.topic_id is not None and m.thread_id != t.topic_id)):
+        # The button names a ticket that is not this chat's or topic's: forged or stale data.
+        return await _deny(c, Action(BUTTONS.get(m.action or "", Action.HISTORY)),
+                           Decision(False, "wrong_chat"))
+    action, run = _choose(c)
+    if action is None:
+        return []
+    decision = authorize(c.actor, action, _facts(t))
+    if not decision.allowed:
+        return await _deny(c, action, decision)
+    await run(c)
+    return c.out
+
+
+async def _ticket_of(uow: UnitOfWork, m: StaffInbound) -> Ticket | None:
+    if m.query_id:
+        return await uow.repos.tickets.get(m.ticket_id) if m.ticket_id else None
+    if m.thread_id:
+        t = await uow.repos.handoff.by_topic(m.chat_id, m.thread_id)
+        if t is not None:
+            return t
+    if m.reply_to:  # groups without topics: a reply to the card or a relayed message
+        return await uow.repos.handoff.by_staff_message(m.chat_id, m.reply_to)
+    return None
+
+
+def _facts(t: Ticket) -> TicketFacts:
+    return TicketFacts(t.status, t.assignee_id, t.escalation_level, t.about_staff_id)
+
+
+def _choose(c: Ctx):  # type: ignore[no-untyped-def]
+    """Which action the update asks for, and the function that carries it out."""
+    m = c.m
+    if m.query_id:
+        a = m.action or ""
+        if a not in BUTTONS:
+            return Action.HISTORY, _unknown_button
+        return BUTTONS[a], _BUTTON_RUN[a]
+    if m.kind == "command":
+        if m.command == "cancel":
+            return Action.NOTE, _cancel_pending
+        if m.command in COMMANDS:
+            return COMMANDS[m.command], _COMMAND_RUN[m.command]
+        return None, None
+    return None, None  # plain messages are decided in _message (needs the pending row)
+
+
+async def message(uow: UnitOfWork, desk: Desk, m: StaffInbound) -> list[Effect]:
+    """A plain message in a ticket's topic: a pending action's text, a relay or a note."""
+    t = await _ticket_of(uow, m)
+    if t is None:
+        return []
+    c = Ctx(uow, desk, m, await uow.repos.staff.get(m.user_id), t)
+    pending = await uow.repos.handoff.pending(m.user_id)
+    if pending is not None and pending.ticket_id == t.id and m.kind == "text" and m.text:
+        action = TEXT_ACTIONS[pending.action]
+        decision = authorize(c.actor, action, _facts(t))
+        await uow.repos.handoff.clear_pending(m.user_id)
+        if not decision.allowed:
+            return await _deny(c, action, decision)
+        await _TEXT_RUN[pending.action](c, m.text, pending.target_id)
+        return c.out
+    relay = authorize(c.actor, Action.RELAY, _facts(t))
+    if relay.allowed and t.assignee_id == m.user_id:
+        await _relay(c)
+        return c.out
+    note = authorize(c.actor, Action.NOTE, _facts(t))
+    if not note.allowed:
+        return await _deny(c, Action.NOTE, note)
+    await _note(c, m.text)
+    return c.out
+
+
+async def _deny(c: Ctx, action: Action, d: Decision) -> list[Effect]:
+    c.record("denied", action=str(action), reason=d.reason)
+    values: dict[str, object] = {}
+    if d.reason == "already_claimed" and c.t.assignee_id:
+        holder = await c.uow.repos.staff.get(c.t.assignee_id)
+        values["name"] = holder.name if holder else "?"
+    key = f"access.{d.reason}"
+    if c.m.query_id:
+        c.out.append(Alert(c.m.chat_id, c.m.query_id, key, values, c.lang, alert=True))
+    elif c.m.chat_id < 0:
+        c.topic(key, reply=True, **values)
+    return c.out
+
+
+# ---- the actions ---------------------------------------------------------------------------
+
+async def _claim(c: Ctx) -> None:
+    if not await c.uow.repos.handoff.claim(c.t.id, c.m.user_id, c.now):
+        await _deny(c, Action.CLAIM, Decision(False, "already_claimed"))
+        return
+    await c.uow.session.refresh(c.t)
+    c.record("claimed")
+    c.record("status_changed", status=tk.ASSIGNED)
+    # The claim is the first response: its deadline is kept.
+    await c.uow.repos.timers.cancel(ticket_id=c.t.id, kinds=("first_response_due",))
+    name = c.staff.name if c.staff else ""
+    _tell_customer(c, "customer.claimed", name=name, ref=c.t.ref)
+    await _refresh_card(c, rename=True)
+    c.done("staff.claimed", name=name)
+
+
+async def _release(c: Ctx) -> None:
+    if c.t.status == tk.WAITING_ON_CUSTOMER:
+        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
+    c.t.status = tk.transition(c.t.status, tk.OPEN)
+    c.t.assignee_id, c.t.updated_at = None, c.now
+    c.record("released")
+    await _refresh_card(c, rename=True)
+    c.done("staff.released")
+
+
+async def _transfer_menu(c: Ctx) -> None:
+    people = [s for s in await c.uow.repos.staff.all()
+              if s.active and s.id not in (c.m.user_id, c.t.about_staff_id)
+              and LEVELS.get(s.role, 0) <= 3][:20]
+    rows = tuple((Button("", "tt", c.t.id, str(s.id), label=f"{s.name} ({s.role})"),)
+                 for s in people)
+    c.out.append(Say(c.m.chat_id, "staff.pick_transfer", {"ref": c.t.ref}, c.lang,
+                     thread_id=c.m.thread_id, buttons=rows, ticket_id=c.t.id))
+    c.done("staff.pick_shown")
+
+
+async def _transfer_target(c: Ctx) -> None:
+    target = await c.uow.repos.staff.get(int(c.m.arg)) if c.m.arg.isdigit() else None
+    if target is None or not target.active or target.id == c.t.about_staff_id:
+        await _deny(c, Action.TRANSFER, Decision(False, "bad_target"))
+        return
+    await _ask_for_text(c, "transfer", target.id, "staff.prompt.transfer_reason",
+                        name=target.name)
+
+
+async def _ask_for_text(c: Ctx, action: str, target: int | None, key: str,
+                        **values: object) -> None:
+    await c.uow.repos.handoff.set_pending(c.m.user_id, c.t.id, action, target, c.now)
+    c.out.append(Say(c.m.chat_id, key, {"ref": c.t.ref, **values}, c.lang,
+                     thread_id=c.m.thread_id, ticket_id=c.t.id))
+    c.done("staff.prompt.shown")
+
+
+async def _prompt(c: Ctx) -> None:
+    action = c.m.action or ""
+    await _ask_for_text(c, action, None, f"staff.prompt.{action}")
+
+
+async def _text_command(c: Ctx) -> None:
+    """/ask, /escalate, /resolve with their text; /transfer ID reason."""
+    cmd, text = c.m.command or "", (c.m.text or "").strip()
+    target = None
+    if cmd == "transfer":
+        first, _, text = text.partition(" ")
+        target = int(first) if first.lstrip("-").isdigit() else None
+        if target is None:
+            c.topic("staff.usage.transfer", reply=True)
+            return
+    if not text:
+        c.topic(f"staff.usage.{cmd}", reply=True)
+        return
+    await _TEXT_RUN[cmd](c, text, target)
+
+
+async def _do_transfer(c: Ctx, reason: str, target_id: int | None) -> None:
+    target = await c.uow.repos.staff.get(target_id) if target_id else None
+    if target is None or not target.active or target.id == c.t.about_staff_id:
+        await _deny(c, Action.TRANSFER, Decision(False, "bad_target"))
+        return
+    before = c.t.assignee_id
+    if c.t.status == tk.OPEN:
+        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
+    c.t.assignee_id, c.t.updated_at = target.id, c.now
+    c.t.escalation_level = max(c.t.escalation_level, 0)
+    c.record("transferred", **{"from": before, "to": target.id, "reason": reason})
+    _tell_customer(c, "customer.transferred", name=target.name, ref=c.t.ref)
+    link = handoff.topic_link(c.m.chat_id, c.t.topic_id) or ""
+    c.out.append(Say(target.id, "staff.dm.transferred", {"ref": c.t.ref, "reason": reason,
+                                                          "link": link}, c.lang,
+                     ticket_id=c.t.id))
+    await _refresh_card(c, rename=True)
+    c.topic("staff.transferred", name=target.name, reason=reason)
+
+
+async def _do_ask(c: Ctx, question: str, _target: int | None) -> None:
+    if c.t.status == tk.OPEN:
+        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
+    if c.t.status != tk.WAITING_ON_CUSTOMER:
+        c.t.status = tk.transition(c.t.status, tk.WAITING_ON_CUSTOMER)
+    c.t.updated_at = c.now
+    c.uow.repos.tickets.add_message(c.t.id, c.now, "out", c.m.user_id, "text", question)
+    c.record("asked_customer", question=question)
+    _tell_customer(c, "customer.question", name=c.staff.name if c.staff else "",
+                   ref=c.t.ref, question=question)
+    await _refresh_card(c)
+    c.topic("staff.asked")
+
+
+async def _do_escalate(c: Ctx, reason: str, _target: int | None) -> None:
+    if c.t.escalation_level >= 3:
+        c.topic("staff.escalate_top", reply=True)
+        return
+    c.t.escalation_level += 1
+    c.t.updated_at = c.now
+    c.record("escalated", level=c.t.escalation_level, reason=reason)
+    link = handoff.topic_link(c.m.chat_id, c.t.topic_id) or ""
+    for s in await _seniors(c, c.t.escalation_level):
+        c.out.append(Say(s.id, "staff.dm.escalated", {"ref": c.t.ref, "reason": reason,
+                                                       "link": link,
+                                                       "level": c.t.escalation_level},
+                         c.lang, ticket_id=c.t.id))
+    await _refresh_card(c)
+    c.topic("staff.escalated", level=c.t.escalation_level, reason=reason)
+
+
+async def _seniors(c: Ctx, level: int) -> list[Staff]:
+    """Who an escalation to `level` goes to: up the assignee's chain, else everyone there."""
+    people = {s.id: s for s in await c.uow.repos.staff.all() if s.active}
+    cur = people.get(c.t.assignee_id or c.m.user_id)
+    while cur is not None and cur.supervisor_id is not None:
+        cur = people.get(cur.supervisor_id)
+        if cur is not None and LEVELS.get(cur.role, 0) >= level and cur.id != c.t.about_staff_id:
+            return [cur]
+    return [s for s in people.values()
+            if LEVELS.get(s.role, 0) == level and s.id != c.t.about_staff_id]
+
+
+async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
+    if c.t.status == tk.OPEN:
+        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
+    c.t.status = tk.transition(c.t.status, tk.RESOLVED)
+    c.t.resolved_at = c.t.updated_at = c.now
+    c.uow.repos.tickets.add_message(c.t.id, c.now, "out", c.m.user_id, "text", note)
+    c.record("resolved", note=note)
+    await c.uow.repos.timers.cancel(ticket_id=c.t.id,
+                                    kinds=("first_response_due", "reply_due"))
+    c.out.append(Say(c.t.customer_id, "customer.resolved",
+                     {"ref": c.t.ref, "note": note}, c.t.language, ticket_id=c.t.id,
+                     buttons=((Button("customer.btn.not_solved", "ns", c.t.id),),)))
+    await _refresh_card(c)
+    if c.t.topic_id:
+        c.out.append(Call(c.m.chat_id, "closeForumTopic",
+                          {"chat_id": c.m.chat_id, "message_thread_id": c.t.topic_id},
+                          ticket_id=c.t.id))
+    c.topic("staff.resolved")
+
+
+async def _about_menu(c: Ctx) -> None:
+    people = [s for s in await c.uow.repos.staff.all() if s.active][:20]
+    rows = tuple((Button("", "ab", c.t.id, str(s.id), label=s.name),) for s in people)
+    c.out.append(Say(c.m.chat_id, "staff.pick_about", {"ref": c.t.ref}, c.lang,
+                     thread_id=c.m.thread_id, buttons=rows, ticket_id=c.t.id))
+    c.done("staff.pick_shown")
+
+
+async def _about_target(c: Ctx) -> None:
+    subject = await c.uow.repos.staff.get(int(c.m.arg)) if c.m.arg.isdigit() else None
+    if subject is None:
+        await _deny(c, Action.FLAG_ABOUT_STAFF, Decision(False, "bad_target"))
+        return
+    c.t.about_staff_id, c.t.updated_at = subject.id, c.now
+    unassign = c.t.assignee_id == subject.id
+    if unassign:  # nobody handles a complaint about themselves
+        if c.t.status == tk.WAITING_ON_CUSTOMER:
+            c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
+        c.t.status = tk.transition(c.t.status, tk.OPEN)
+        c.t.assignee_id = None
+    r = handoff.route(c.t.category, None, subject.id, await handoff.roster(c.uow))
+    c.t.escalation_level = max(c.t.escalation_level, r.level)
+    c.record("flagged_about_staff", staff_id=subject.id, notify=list(r.notify))
+    link = handoff.topic_link(c.m.chat_id, c.t.topic_id) or ""
+    for sid in r.notify:
+        c.out.append(Say(sid, "staff.dm.about_staff", {"ref": c.t.ref, "link": link},
+                         c.lang, ticket_id=c.t.id))
+    await _refresh_card(c, rename=unassign)
+    c.done("staff.flagged")
+
+
+async def _relay(c: Ctx) -> None:
+    m = c.m
+    reply_to = None
+    if m.reply_to:
+        line = await c.uow.repos.handoff.message_by_staff_mid(c.t.id, m.reply_to)
+        reply_to = line.customer_message_id if line else None
+    c.uow.repos.tickets.add_message(c.t.id, c.now, "out", m.user_id, m.kind, m.text, m.file_id)
+    await c.uow.session.flush()
+    line = (await c.uow.repos.tickets.messages(c.t.id))[-1]
+    line.staff_message_id = m.message_id
+    c.record("reply_sent", kind=m.kind)
+    c.t.updated_at = c.now
+    c.out.append(Relay(c.t.customer_id, c.staff.name if c.staff else "", m.kind, m.text,
+                       m.file_id, c.t.language, c.t.id,
+                       f"{handoff.TO_CUSTOMER}:{m.message_id}", reply_to))
+
+
+async def _note(c: Ctx, text: str | None) -> None:
+    c.uow.repos.tickets.add_message(c.t.id, c.now, "note", c.m.user_id, c.m.kind, text,
+                                    c.m.file_id)
+    c.record("note", kind=c.m.kind)
+    c.topic("staff.note_recorded", reply=True)
+
+
+async def _note_command(c: Ctx) -> None:
+    text = (c.m.text or "").strip()
+    if not text:
+        c.topic("staff.usage.note", reply=True)
+        return
+    await _note(c, text)
+
+
+async def _history(c: Ctx) -> None:
+    lines = []
+    names = {s.id: s.name for s in await c.uow.repos.staff.all()}
+    for msg in await c.uow.repos.tickets.messages(c.t.id):
+        who = ("客户" if c.lang == "zh_CN" else "Customer") if msg.direction == "in" else \
+            names.get(msg.author_id or 0, str(msg.author_id))
+        mark = {"note": "📝", "out": "→", "in": "←"}.get(msg.direction, "·")
+        at = c.desk.calendar.local(msg.at).strftime("%m-%d %H:%M")
+        lines.append(f"{at} {mark} {who}: {msg.text or '[' + msg.kind + ']'}")
+    chunks, cur = [], ""
+    for line in lines or ["—"]:
+        if len(cur) + len(line) > 3000 and cur:
+            chunks.append(cur)
+            cur = ""
+        cur += line[:3000] + "\n"
+    chunks.append(cur)
+    for i, chunk in enumerate(chunks, 1):
+        c.topic("staff.history", ref=c.t.ref, part=i, parts=len(chunks), text=chunk.rstrip())
+
+
+async def _cancel_pending(c: Ctx) -> None:
+    await c.uow.repos.handoff.clear_pending(c.m.user_id)
+    c.topic("staff.pending_cancelled", reply=True)
+
+
+async def _unknown_button(c: Ctx) -> None:
+    await _deny(c, Action.HISTORY, Decision(False, "unknown_action"))
+
+
+def _tell_customer(c: Ctx, key: str, **values: object) -> None:
+    c.out.append(Say(c.t.customer_id, key, values, c.t.language, ticket_id=c.t.id))
+
+
+async def _refresh_card(c: Ctx, rename: bool = False) -> None:
+    """Edit the card (and, when the assignee changed, the topic name) to the current state."""
+    t = c.t
+    if t.staff_chat_id is None:
+        return
+    if t.card_message_id:
+        view = await handoff.card_view(c.uow, c.desk, t)
+        c.out.append(Card(t.staff_chat_id, view, c.lang, t.topic_id, t.card_message_id))
+    if t.topic_id and rename:
+        customer = await c.uow.repos.customers.get(t.customer_id)
+        who = await c.uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
+        name = handoff.topic_name(t, c.desk, customer.first_name if customer else "",
+                                  who.name if who else None)
+        c.out.append(Call(t.staff_chat_id, "editForumTopic",
+                          {"chat_id": t.staff_chat_id, "message_thread_id": t.topic_id,
+                           "name": name}, ticket_id=t.id))
+
+
+_BUTTON_RUN = {"claim": _claim, "release": _release, "transfer": _transfer_menu,
+               "tt": _transfer_target, "about": _about_menu, "ab": _about_target,
+               "ask": _prompt, "escalate": _prompt, "resolve": _prompt}
+_COMMAND_RUN = {"note": _note_command, "history": _history, "claim": _claim,
+                "release": _release, "ask": _text_command, "escalate": _text_command,
+                "resolve": _text_command, "transfer": _text_command}
+_TEXT_RUN = {"transfer": _do_transfer, "ask": _do_ask, "escalate": _do_escalate,
+             "resolve": _do_resolve}
+
+
+# ---- the customer's side of handling ----------------------------------------------------------
+
+async def customer_wrote(uow: UnitOfWork, desk: Desk, t: Ticket, message_ids: list[int],
+                         now: datetime) -> list[Effect]:
+    """The customer sent messages on a ticket: copy them into the topic; answer a question."""
+    out: list[Effect] = []
+    if t.status == tk.WAITING_ON_CUSTOMER:
+        t.status = tk.transition(t.status, tk.ASSIGNED)
+        uow.repos.tickets.record(t.id, now, "customer", t.customer_id, "status_changed",
+                                 {"status": tk.ASSIGNED})
+    if t.staff_chat_id and (t.topic_id or t.card_message_id):
+        for mid in message_ids:
+            out.append(handoff.Copy(t.staff_chat_id, t.customer_id, mid, t.topic_id, t.id,
+                                    handoff.TO_STAFF, reply_to=None if t.topic_id
+                                    else t.card_message_id))
+    return out
+
+
+async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: int
+                     ) -> tuple[str, dict[str, object], list[Effect]]:
+    """The customer pressed "Not solved": reopen within 48 h of the resolution."""
+    now = desk.clock.now()
+    t = await uow.repos.tickets.get_for_customer(ticket_id, customer_id)
+    if t is None:
+        return "tickets.not_yours", {}, []
+    if t.status != tk.RESOLVED or t.resolved_at is None:
+        return "customer.not_solved_inactive", {"ref": t.ref}, []
+    if (now - t.resolved_at).total_seconds() > NOT_SOLVED_WINDOW_H * 3600:
+        return "customer.not_solved_expired", {"ref": t.ref}, []
+    t.status = tk.transition(t.status, tk.OPEN)
+    t.assignee_id, t.resolved_at, t.updated_at = None, None, now
+    t.repeat_count += 1
+    uow.repos.tickets.record(t.id, now, "customer", customer_id, "reopened",
+                             {"count": t.repeat_count})
+    out: list[Effect] = []
+    if t.staff_chat_id:
+        if t.topic_id:
+            out.append(Call(t.staff_chat_id, "reopenForumTopic",
+                            {"chat_id": t.staff_chat_id, "message_thread_id": t.topic_id},
+                            ticket_id=t.id))
+        out.append(Say(t.staff_chat_id, "staff.reopened", {"ref": t.ref}, desk.staff_lang,
+                       thread_id=t.topic_id, ticket_id=t.id,
+                       buttons=handoff.card_buttons(t.id, t.status)))
+    return "customer.reopened", {"ref": t.ref}, out

@@ -1,0 +1,208 @@
+"""Dispatch: a filed ticket gets a forum topic and a card in the staff chat, and is routed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.domain.phone import mask_phone
+from bot.domain.routing import RosterEntry, route
+from bot.services.desk import Desk
+from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
+from storage.models import Staff, Ticket
+from storage.repositories import OutboxRow
+from storage.uow import UnitOfWork
+
+TOPIC, CARD, TO_STAFF, TO_CUSTOMER = "topic", "card", "tms", "tmc"
+SYSTEM = "system"
+# Forum topic names are limited to 128 characters.
+TOPIC_NAME_MAX = 128
+
+
+def topic_name(t: Ticket, desk: Desk, first_name: str, assignee: str | None = None) -> str:
+    """Reference, category, the customer's first name (and who has it)."""
+    cat = desk.form.category(t.category)
+    parts = [t.ref, cat.names.get(desk.staff_lang, t.category) if cat else t.category,
+             first_name or "—"]
+    if assignee:
+        parts.append(f"→ {assignee}")
+    return " · ".join(parts)[:TOPIC_NAME_MAX]
+
+
+async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
+                    mentions: tuple[tuple[int, str], ...] = ()) -> CardView:
+    """What the ticket card shows, read from the database."""
+    cat = desk.form.category(t.category)
+    lang = desk.staff_lang
+    fields = {f.key: f.names.get(lang, f.key) for f in (cat.fields if cat else ())}
+    extra = {fields.get(k, k): str(v) for k, v in (t.extra or {}).items()}
+    assignee = await uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
+    about = await uow.repos.staff.get(t.about_staff_id) if t.about_staff_id else None
+    prev = await uow.repos.tickets.get(t.previous_ticket_id) if t.previous_ticket_id else None
+    return CardView(
+        ticket_id=t.id, ref=t.ref,
+        category=cat.names.get(lang, t.category) if cat else t.category,
+        facts=t.facts, outcome=t.desired_outcome, extra=extra,
+        first_response_due=desk.calendar.local(t.first_response_due)
+        if t.first_response_due else None,
+        reply_due=desk.calendar.local(t.reply_due) if t.reply_due else None,
+        customer_name=t.contact_name, masked_phone=_masked(t.phone), status=t.status,
+        level=t.escalation_level, previous_ref=prev.ref if prev else None,
+        assignee=assignee.name if assignee else None, about=about.name if about else None,
+        mentions=mentions, repeat_count=t.repeat_count, unreachable=t.unreachable)
+
+
+def card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ...]:
+    """Claim · Transfer · About a staff member before a claim; the handling actions after."""
+    def b(action: str) -> Button:
+        return Button(f"staff.btn.{action}", action, ticket_id)
+
+    if status == "open":
+        return ((b("claim"), b("transfer"), b("about")),)
+    if status in ("assigned", "waiting_on_customer"):
+        return ((b("ask"), b("resolve")), (b("transfer"), b("escalate"), b("release")),
+                (b("about"),))
+    return ()
+
+
+async def roster(uow: UnitOfWork) -> list[RosterEntry]:
+    """The roster as routing sees it."""
+    return [_entry(s) for s in await uow.repos.staff.all()]
+
+
+def _entry(s: Staff) -> RosterEntry:
+    return RosterEntry(s.id, s.role, s.active, s.supervisor_id, tuple(s.categories or ()),
+                       tuple(s.areas or ()))
+
+
+async def dispatch(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> list[Effect]:
+    """Open the ticket's topic in its staff chat (the card follows once the topic exists)."""
+    chat_id = desk.staff_chat_for(t.category)
+    if chat_id is None:
+        uow.repos.tickets.record(t.id, now, SYSTEM, None, "not_dispatched",
+                                 {"why": "no staff group configured"})
+        return []
+    t.staff_chat_id = chat_id
+    r = route(t.category, _area(t), t.about_staff_id, await roster(uow))
+    t.escalation_level = max(t.escalation_level, r.level)
+    uow.repos.tickets.record(t.id, now, SYSTEM, None, "dispatched",
+                             {"chat_id": chat_id, "notify": list(r.notify), "level": r.level})
+    chat = await uow.repos.handoff.chat(chat_id)
+    if not chat.topics:
+        return await _post_card(uow, desk, t, chat_id, None, r.notify)
+    customer = await uow.repos.customers.get(t.customer_id)
+    return [Call(chat_id, "createForumTopic",
+                 {"chat_id": chat_id, "name": topic_name(t, desk, customer.first_name
+                                                         if customer else "")},
+                 ticket_id=t.id, purpose=TOPIC)]
+
+
+def _area(t: Ticket) -> str | None:
+    extra = t.extra or {}
+    for key in ("area", "unit", "location"):
+        if extra.get(key):
+            return str(extra[key])
+    return None
+
+
+async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
+                     thread_id: int | None, notify: tuple[int, ...]) -> list[Effect]:
+    """The card, the customer's photos and later messages, and a note to the routed staff."""
+    staff = []
+    for i in notify:
+        s = await uow.repos.staff.get(i)
+        if s is not None:
+            staff.append(s)
+    view = await card_view(uow, desk, t, tuple((s.id, s.name) for s in staff))
+    out: list[Effect] = [Card(chat_id, view, desk.staff_lang, thread_id)]
+    for m in await uow.repos.tickets.messages(t.id):
+        # Texts told during intake are on the card; photos and later messages are copied.
+        if m.direction == "in" and m.customer_message_id and (m.file_id or m.at > t.created_at):
+            out.append(Copy(chat_id, t.customer_id, m.customer_message_id, thread_id, t.id,
+                            TO_STAFF))
+    link = topic_link(chat_id, thread_id)
+    for s in staff:
+        out.append(Say(s.id, "staff.dm.new_ticket", {"ref": t.ref, "link": link or ""},
+                       desk.staff_lang, ticket_id=t.id))
+    return out
+
+
+def topic_link(chat_id: int, thread_id: int | None) -> str | None:
+    """A t.me link to a topic of a supergroup (ids -100…)."""
+    s = str(chat_id)
+    if not s.startswith("-100") or thread_id is None:
+        return None
+    return f"https://t.me/c/{s[4:]}/{thread_id}"
+
+
+async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> list[Effect]:
+    """React to a delivered call: topic created → card; message ids recorded for replies."""
+    if row.ticket_id is None or not row.purpose:
+        return []
+    mid = result.get("message_id") if isinstance(result, dict) else None
+    kind, _, arg = row.purpose.partition(":")
+    if kind == TOPIC:
+        t = await uow.repos.tickets.get(row.ticket_id)
+        if t is None or not isinstance(result, dict):
+            return []
+        t.topic_id = result.get("message_thread_id")
+        r = route(t.category, _area(t), t.about_staff_id, await roster(uow))
+        return await _post_card(uow, desk, t, row.chat_id, t.topic_id, r.notify)
+    if kind == CARD and mid:
+        t = await uow.repos.tickets.get(row.ticket_id)
+        if t is not None and t.card_message_id is None:
+            t.card_message_id = mid
+    elif kind == TO_STAFF and mid:
+        src = row.payload.get("message_id")
+        m = await uow.repos.handoff.message_by_customer_mid(row.ticket_id, int(src or 0))
+        if m is not None:
+            m.staff_message_id = mid
+    elif kind == TO_CUSTOMER and mid and arg.isdigit():
+        m = await uow.repos.handoff.message_by_staff_mid(row.ticket_id, int(arg))
+        if m is not None:
+            m.customer_message_id = mid
+    return []
+
+
+async def on_failed(uow: UnitOfWork, desk: Desk, row: OutboxRow, reason: str,
+                    now: datetime) -> list[Effect]:
+    """A call failed for good: a group without topics, or a customer who blocked the bot."""
+    if row.purpose == TOPIC and row.ticket_id and "not a forum" in reason:
+        chat = await uow.repos.handoff.chat(row.chat_id)
+        chat.topics = False
+        out: list[Effect] = []
+        if not chat.notice_sent:  # said once per group, not once per ticket
+            chat.notice_sent = True
+            out.append(Say(row.chat_id, "staff.no_topics", {}, desk.staff_lang))
+        t = await uow.repos.tickets.get(row.ticket_id)
+        if t is not None:
+            r = route(t.category, _area(t), t.about_staff_id, await roster(uow))
+            out += await _post_card(uow, desk, t, row.chat_id, None, r.notify)
+        return out
+    if row.chat_id > 0 and "forbidden" in reason:
+        return await _unreachable(uow, desk, row.chat_id, reason, now)
+    return []
+
+
+async def _unreachable(uow: UnitOfWork, desk: Desk, customer_id: int, reason: str,
+                       now: datetime) -> list[Effect]:
+    customer = await uow.repos.customers.get(customer_id)
+    if customer is None or customer.unreachable:
+        return []  # staff are told once, not for every message that bounces
+    customer.unreachable = True
+    out: list[Effect] = []
+    for t in await uow.repos.handoff.active_of_customer(customer_id):
+        t.unreachable = True
+        uow.repos.tickets.record(t.id, now, SYSTEM, None, "customer_unreachable",
+                                 {"reason": reason[:120]})
+        if t.staff_chat_id:
+            out.append(Say(t.staff_chat_id, "staff.unreachable", {"ref": t.ref},
+                           desk.staff_lang, thread_id=t.topic_id, ticket_id=t.id))
+    return out
+
+
+def _masked(phone: str) -> str:
+    try:
+        return mask_phone(phone)
+    except ValueError:
+        return "****"

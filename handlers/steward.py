@@ -1,0 +1,132 @@
+"""Staff-side handlers: messages and commands in staff chats, and staff buttons anywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Message, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.outbox import SentHook
+from bot.scope import current_uow
+from bot.services import handling, handoff, roster
+from bot.services.desk import Desk
+from bot.services.staff_in import StaffInbound
+from bot.services.staff_out import Effect, Say
+from handlers import staff_render
+from handlers.deps import deps
+from storage.repositories import OutboxRow
+from storage.uow import UnitOfWork
+
+TICKET_COMMANDS = frozenset({"note", "history", "claim", "release", "transfer", "ask",
+                             "escalate", "resolve", "cancel"})
+
+
+def parse_message(msg: Message) -> StaffInbound | None:
+    """A message in a staff chat as the services see it."""
+    user = msg.from_user
+    if user is None or user.is_bot:
+        return None
+    base = dict(user_id=user.id, name=user.full_name, chat_id=msg.chat_id,
+                thread_id=msg.message_thread_id if msg.is_topic_message else None,
+                message_id=msg.message_id,
+                reply_to=msg.reply_to_message.message_id if msg.reply_to_message else None)
+    if msg.text is not None:
+        if msg.text.startswith("/"):
+            word, _, rest = msg.text[1:].partition(" ")
+            return StaffInbound(kind="command", command=word.split("@", 1)[0].lower(),
+                                text=rest, **base)  # type: ignore[arg-type]
+        return StaffInbound(kind="text", text=msg.text, **base)  # type: ignore[arg-type]
+    if msg.photo:
+        return StaffInbound(kind="photo", file_id=msg.photo[-1].file_id, text=msg.caption,
+                            **base)  # type: ignore[arg-type]
+    if msg.document:
+        return StaffInbound(kind="document", file_id=msg.document.file_id, text=msg.caption,
+                            **base)  # type: ignore[arg-type]
+    if msg.voice:
+        return StaffInbound(kind="voice", file_id=msg.voice.file_id, **base)  # type: ignore[arg-type]
+    return None
+
+
+async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Relays, notes and ticket commands in a staff chat; /staff for admins."""
+    msg = update.effective_message
+    m = parse_message(msg) if msg else None
+    if m is None:
+        return
+    uow, desk = current_uow(), deps(context).desk
+    if m.kind == "command" and m.command == "staff":
+        effects = await _staff_command(m, context)
+    elif m.kind == "command" and m.command in TICKET_COMMANDS:
+        effects = await handling.handle(uow, desk, m)
+    elif m.kind == "command":
+        return  # other bots' and people's commands are not ours to answer
+    else:
+        effects = await handling.message(uow, desk, m)
+    staff_render.render(uow.repos.outbox, effects)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A staff button, wherever it was pressed (authorised by the presser's id)."""
+    q = update.callback_query
+    if q is None or q.message is None:
+        return
+    parsed = staff_render.parse_staff_data(q.data)
+    action, ticket_id, arg = parsed if parsed else ("?", 0, "")
+    m = StaffInbound(user_id=q.from_user.id, name=q.from_user.full_name,
+                     chat_id=q.message.chat.id, kind="button", action=action,
+                     ticket_id=ticket_id, arg=arg, query_id=q.id,
+                     thread_id=getattr(q.message, "message_thread_id", None),
+                     message_id=q.message.message_id)
+    uow = current_uow()
+    staff_render.render(uow.repos.outbox, await handling.handle(uow, deps(context).desk, m))
+
+
+async def _staff_command(m: StaffInbound, context: ContextTypes.DEFAULT_TYPE) -> list[Effect]:
+    """/staff list | add ID ROLE NAME | remove ID | role ID ROLE — admins only."""
+    uow, d = current_uow(), deps(context)
+    lang = d.desk.staff_lang
+    me = await uow.repos.staff.get(m.user_id)
+    if me is None or not me.active or me.role != "admin":
+        return [Say(m.chat_id, "access.admin_only", {}, lang, thread_id=m.thread_id,
+                    reply_to=m.message_id)]
+    args = (m.text or "").split()
+    try:
+        if args[:1] == ["add"] and len(args) >= 4 and args[1].isdigit():
+            rows = [await roster.add(uow, d.clock, int(args[1]), " ".join(args[3:]), args[2])]
+        elif args[:1] == ["remove"] and len(args) == 2 and args[1].isdigit():
+            rows = [await roster.remove(uow, int(args[1]))]
+        elif args[:1] == ["role"] and len(args) == 3 and args[1].isdigit():
+            rows = [await roster.set_role(uow, int(args[1]), args[2])]
+        elif not args or args[:1] == ["list"]:
+            rows = await roster.listing(uow)
+        else:
+            return [Say(m.chat_id, "staff.usage.staff", {}, lang, thread_id=m.thread_id,
+                        reply_to=m.message_id)]
+    except roster.RosterError as err:
+        return [Say(m.chat_id, "staff.roster_error", {"error": str(err)}, lang,
+                    thread_id=m.thread_id, reply_to=m.message_id)]
+    text = "\n".join(f"{r.telegram_id} · {r.name} · {r.role}"
+                     + ("" if r.active else " · ✗") for r in rows)
+    return [Say(m.chat_id, "staff.roster", {"rows": text}, lang, thread_id=m.thread_id)]
+
+
+def sender_hooks(desk: Desk) -> dict[str, list[SentHook]]:
+    """What the outbox sender does after a staff-side call: card after topic, id mapping,
+    fallback without topics, unreachable customers."""
+
+    async def sent(uow: UnitOfWork, row: OutboxRow, result: Any, _reason: str | None) -> None:
+        staff_render.render(uow.repos.outbox, await handoff.on_sent(uow, desk, row, result))
+
+    async def failed(uow: UnitOfWork, row: OutboxRow, _result: Any, reason: str | None) -> None:
+        effects = await handoff.on_failed(uow, desk, row, reason or "", desk.clock.now())
+        staff_render.render(uow.repos.outbox, effects)
+
+    return {"on_sent": [sent], "on_failed": [failed]}
+
+
+def install(app: Application) -> None:  # type: ignore[type-arg]
+    """Register the staff handlers (group chats; staff buttons)."""
+    app.add_handler(CallbackQueryHandler(on_button, pattern=staff_render.PATTERN))
+    app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
+                                   on_group_message))
