@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from telegram.ext import Application, ApplicationBuilder
 
-from bot import bot_api
+from bot.bot_api import BotApi
 from bot.clock import Clock
 from bot.config import Config
 from bot.inbox import ALLOWED_UPDATES, InboxWorker, Poller
@@ -39,10 +39,9 @@ def build_application(config: Config, token: str) -> Application:  # type: ignor
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .updater(None)
-        # Several sends in flight at once; 32 measured better than PTB's 256 (pool contention).
-        .connection_pool_size(40)
-        .pool_timeout(10.0)
-        .get_updates_connection_pool_size(2)
+        # PTB itself only calls getMe here: sending and polling go through bot.bot_api.
+        .connection_pool_size(2)
+        .get_updates_connection_pool_size(1)
         .build()
     )
     steward.install(app)  # staff buttons ("s:") and group chats
@@ -61,6 +60,7 @@ class App:
     application: Application = field(init=False)  # type: ignore[type-arg]
     worker: InboxWorker = field(init=False)
     sender: Sender = field(init=False)
+    api: BotApi = field(init=False)
     scheduler: Scheduler = field(init=False)
     deps: Deps = field(init=False)
     metrics: Metrics = field(default_factory=Metrics, init=False)
@@ -85,7 +85,9 @@ class App:
             await roster.bootstrap(uow, self.clock, self.config.file.staff)
             await uow.commit()
         limits = self.config.file.telegram.limits
-        self.sender = Sender(self.db, self.application.bot,
+        self.api = BotApi(env.telegram_api_url, env.telegram_bot_token)
+        await self.api.start()
+        self.sender = Sender(self.db, self.api,
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,
                                          limits.per_group_per_minute), self.clock,
                              metrics=self.metrics, **steward.sender_hooks(self.deps.desk))
@@ -104,11 +106,10 @@ class App:
         await self._start_web(secret)
         if tg.webhook_url:
             # Telegram pushes to us; each update is stored before we answer 200.
-            await bot_api.call(self.application.bot, "setWebhook",
-                               {"url": tg.webhook_url, "secret_token": secret,
-                                "allowed_updates": ALLOWED_UPDATES})
+            await self.api.call("setWebhook", {"url": tg.webhook_url, "secret_token": secret,
+                                               "allowed_updates": ALLOWED_UPDATES})
         elif self.poll:
-            poller = Poller(self.db, self.application, self.worker, self.clock,
+            poller = Poller(self.db, self.api, self.worker, self.clock,
                             timeout=tg.poll_timeout, metrics=self.metrics)
             self._spawn(poller.run(), "poller")
 
@@ -142,6 +143,7 @@ class App:
             self._runner = None
         with contextlib.suppress(Exception):
             await self.application.shutdown()
+        await self.api.close()
         await self._engine.dispose()
 
     async def run_forever(self) -> None:

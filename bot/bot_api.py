@@ -1,29 +1,80 @@
-"""Raw Bot API calls through python-telegram-bot, and how their errors are classified."""
+"""A lean Bot API client on one aiohttp session, and how its errors are classified.
+
+python-telegram-bot stays for parsing updates and routing them to handlers; the hot paths
+(getUpdates and the outbox) call the API here. Measured in bench/: a call through PTB's
+httpx stack cost ~1.5-2.5 ms of CPU against ~0.3 ms for the same POST through aiohttp.
+"""
 
 from __future__ import annotations
 
-import warnings
+import json
 from enum import Enum
 from typing import Any
 
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
-
-# We call methods by name with JSON-ready payloads from the outbox; PTB nudges towards its typed
-# wrappers on every such call, which would only fill the logs.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
-# retry_after becomes a timedelta in PTB 23; _seconds() reads either form.
-warnings.filterwarnings("ignore", message=r".*retry_after", category=PTBDeprecationWarning)
+import aiohttp
 
 
-async def call(bot: Bot, method: str, params: dict[str, Any], *,
-               read_timeout: float | None = None) -> Any:
-    """Call a Bot API method with plain JSON parameters and return the raw result."""
-    kwargs = {k: v for k, v in params.items() if v is not None}
-    if read_timeout is None:
-        return await bot.do_api_request(method, api_kwargs=kwargs)
-    return await bot.do_api_request(method, api_kwargs=kwargs, read_timeout=read_timeout)
+class ApiError(Exception):
+    """Telegram answered with ok=false."""
+
+    def __init__(self, status: int, description: str, retry_after: float = 0.0) -> None:
+        super().__init__(f"{status} {description}")
+        self.status, self.description, self.retry_after = status, description, retry_after
+
+
+class ApiUnavailable(Exception):
+    """No answer: a network error or a timeout (the call may or may not have taken effect)."""
+
+
+class BotApi:
+    """Calls `{api_url}/bot{token}/{method}` with JSON bodies; the token never reaches a log."""
+
+    def __init__(self, api_url: str, token: str, *, timeout: float = 10.0,
+                 connections: int = 64) -> None:
+        self._base = f"{api_url.rstrip('/')}/bot{token}/"
+        self._timeout = timeout
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Open the connection pool."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._connections),
+                json_serialize=lambda o: json.dumps(o, ensure_ascii=False))
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def call(self, method: str, params: dict[str, Any] | None = None, *,
+                   http_timeout: float | None = None) -> Any:
+        """Call a method with plain JSON parameters; return its result or raise."""
+        if self._session is None:
+            await self.start()
+        assert self._session is not None
+        body = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            async with self._session.post(
+                    self._base + method, json=body,
+                    timeout=aiohttp.ClientTimeout(total=http_timeout or self._timeout)) as resp:
+                status = resp.status
+                try:
+                    data = await resp.json(content_type=None)
+                except (ValueError, aiohttp.ContentTypeError):
+                    data = None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # Only the exception's type: its text may carry the URL, and the URL the token.
+            raise ApiUnavailable(type(exc).__name__) from None
+        if isinstance(data, dict) and data.get("ok"):
+            return data.get("result")
+        if not isinstance(data, dict):
+            raise ApiError(status, f"HTTP {status}")
+        retry = (data.get("parameters") or {}).get("retry_after") or 0
+        raise ApiError(int(data.get("error_code") or status), str(data.get("description")),
+                       float(retry))
 
 
 class Outcome(Enum):
@@ -36,24 +87,23 @@ class Outcome(Enum):
 
 
 def classify(exc: BaseException) -> tuple[Outcome, str]:
-    """Map a PTB exception to what the sender does, with a short reason safe to store."""
-    if isinstance(exc, RetryAfter):
-        return Outcome.RATE_LIMITED, f"retry_after {_seconds(exc.retry_after)}"
-    if isinstance(exc, Forbidden):
-        return Outcome.PERMANENT, f"forbidden: {exc.message}"
-    if isinstance(exc, BadRequest):
-        if "not modified" in exc.message.lower() or "not_modified" in exc.message.lower():
-            return Outcome.DONE, exc.message
-        return Outcome.PERMANENT, f"bad request: {exc.message}"
-    if isinstance(exc, (TimedOut, NetworkError)):
-        return Outcome.TRANSIENT, f"{type(exc).__name__}: {exc.message}"
+    """Map a failed call to what the sender does, with a short reason safe to store."""
+    if isinstance(exc, ApiError):
+        text = exc.description.lower()
+        if exc.status == 429:
+            return Outcome.RATE_LIMITED, f"retry_after {exc.retry_after:g}"
+        if exc.status >= 500:
+            return Outcome.TRANSIENT, f"{exc.status} {exc.description}"[:200]
+        if "not modified" in text or "not_modified" in text:
+            return Outcome.DONE, exc.description
+        if exc.status == 403:
+            return Outcome.PERMANENT, f"forbidden: {exc.description}"
+        return Outcome.PERMANENT, f"bad request: {exc.description}"[:200]
+    if isinstance(exc, ApiUnavailable):
+        return Outcome.TRANSIENT, f"unavailable: {exc}"
     return Outcome.TRANSIENT, type(exc).__name__
 
 
 def retry_after_seconds(exc: BaseException) -> float:
     """The wait Telegram asked for, in seconds."""
-    return _seconds(exc.retry_after) if isinstance(exc, RetryAfter) else 0.0
-
-
-def _seconds(v: Any) -> float:
-    return float(v.total_seconds()) if hasattr(v, "total_seconds") else float(v)
+    return exc.retry_after if isinstance(exc, ApiError) else 0.0

@@ -9,10 +9,10 @@ from collections import deque
 from typing import Any
 
 from telegram import Update
-from telegram.error import RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot import bot_api, scope
+from bot.bot_api import ApiError, ApiUnavailable, BotApi
 from bot.clock import Clock
 from bot.metrics import Metrics
 from storage.repositories import StoredUpdate
@@ -164,36 +164,35 @@ class InboxWorker:
 class Poller:
     """Our own getUpdates loop: an update is confirmed to Telegram only after it is stored."""
 
-    def __init__(self, db: Database, application: Application, worker: InboxWorker,
+    def __init__(self, db: Database, api: BotApi, worker: InboxWorker,
                  clock: Clock, *, timeout: int = 25, limit: int = 100,
                  metrics: Metrics | None = None) -> None:
-        self.db, self.bot, self.worker, self.clock = db, application.bot, worker, clock
+        self.db, self.api, self.worker, self.clock = db, api, worker, clock
         self.metrics = metrics or Metrics()
         self.timeout, self.limit = timeout, limit
 
     async def run(self) -> None:
         """Poll until cancelled."""
-        await bot_api.call(self.bot, "deleteWebhook", {"drop_pending_updates": False})
+        await self.api.call("deleteWebhook", {"drop_pending_updates": False})
         async with self.db.uow() as uow:
             last = await uow.repos.inbox.max_update_id()
         offset = last + 1 if last is not None else None
         backoff = 1.0
         while True:
             try:
-                raw = await bot_api.call(
-                    self.bot, "getUpdates",
+                raw = await self.api.call(
+                    "getUpdates",
                     {"offset": offset, "timeout": self.timeout, "limit": self.limit,
                      "allowed_updates": ALLOWED_UPDATES},
-                    read_timeout=self.timeout + 10)
+                    http_timeout=self.timeout + 10)
                 backoff = 1.0
-            except RetryAfter as exc:
-                await asyncio.sleep(bot_api.retry_after_seconds(exc))
-                continue
-            except TelegramError as exc:
+            except (ApiError, ApiUnavailable) as exc:
+                wait = bot_api.retry_after_seconds(exc) or backoff
                 log.warning("getUpdates failed (%s); retrying in %.0fs",
-                            type(exc).__name__, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
+                            getattr(exc, "status", type(exc).__name__), wait)
+                await asyncio.sleep(wait)
+                if not bot_api.retry_after_seconds(exc):
+                    backoff = min(backoff * 2, 60.0)
                 continue
             if not raw:
                 continue

@@ -12,10 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot
-
 from bot import bot_api
-from bot.bot_api import Outcome
+from bot.bot_api import BotApi, Outcome
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.ratelimit import RateLimiter
@@ -53,12 +51,12 @@ class _ChatQueue:
 class Sender:
     """Reads due outbox rows and delivers them; one per instance."""
 
-    def __init__(self, db: Database, bot: Bot, limiter: RateLimiter, clock: Clock, *,
+    def __init__(self, db: Database, api: BotApi, limiter: RateLimiter, clock: Clock, *,
                  concurrency: int = 32, fetch_size: int = 500,
                  on_sent: list[SentHook] | None = None, on_failed: list[SentHook] | None = None,
                  metrics: Metrics | None = None) -> None:
         self.metrics = metrics or Metrics()
-        self.db, self.bot, self.limiter, self.clock = db, bot, limiter, clock
+        self.db, self.api, self.limiter, self.clock = db, api, limiter, clock
         self.concurrency = concurrency
         self.fetch_size = fetch_size
         self.on_sent = on_sent or []
@@ -169,7 +167,7 @@ class Sender:
 
     async def _send(self, q: _ChatQueue, row: OutboxRow) -> None:
         try:
-            result = await bot_api.call(self.bot, row.method, row.payload)
+            result = await self.api.call(row.method, row.payload)
             res = _Result(row, None, result)
         except asyncio.CancelledError:
             raise

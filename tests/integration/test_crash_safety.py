@@ -12,9 +12,8 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import select
-from telegram import Bot
 
-from bot import bot_api
+from bot.bot_api import BotApi
 from bot.clock import Clock
 from bot.config import Config
 from bot.emulator import Emulator
@@ -57,14 +56,16 @@ async def test_stored_but_unprocessed_update_runs_once_after_restart(
     # the worker touches it.
     await upgrade_async(db_url)
     await emu.user(7001, first_name="Kai", language_code="en").send_text("/start")
-    bot = Bot(TOKEN, base_url=f"{emu.base_url}/bot", base_file_url=f"{emu.base_url}/file/bot")
-    async with bot:
-        raw = await bot_api.call(bot, "getUpdates", {"timeout": 0})
+    api = BotApi(emu.base_url, TOKEN)
+    try:
+        raw = await api.call("getUpdates", {"timeout": 0})
         engine = create_engine(db_url)
         db = Database(session_factory(engine), serialize_writes=True)
         assert len(await store(db, Clock(), raw)) == 1
         await engine.dispose()
-        await bot_api.call(bot, "getUpdates", {"offset": raw[-1]["update_id"] + 1, "timeout": 0})
+        await api.call("getUpdates", {"offset": raw[-1]["update_id"] + 1, "timeout": 0})
+    finally:
+        await api.close()
     assert emu.pending_updates() == 0  # Telegram has forgotten it: only our inbox has it
 
     app = await desk_factory(config)
