@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -82,31 +83,47 @@ class Sender:
             await uow.repos.outbox.release_leases()  # rows a crashed run had in flight
             await uow.commit()
         next_fetch = 0.0
-        while not self._stopping:
-            now = time.monotonic()
-            try:
-                if self._need_fetch or now >= next_fetch:
-                    self._need_fetch = False
-                    await self._fetch()
-                    next_fetch = now + 1.0  # rows waiting on not_before become due by the clock
-                if self._results:
-                    await self._flush_results()
-            except Exception:
-                # The database may be briefly unavailable; results stay queued in memory.
-                log.exception("outbox pass failed; retrying")
-                await asyncio.sleep(1.0)
-                continue
-            delay = self._dispatch()
-            if self._results or self._need_fetch:
-                continue
-            timeout = min(delay, max(0.0, next_fetch - time.monotonic()))
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
-            try:
-                async with asyncio.timeout(max(timeout, 0.001)):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        db_task: asyncio.Task[None] | None = None
+        try:
+            while not self._stopping:
+                now = time.monotonic()
+                # Database work runs beside the sending: a long transaction elsewhere (SQLite
+                # has one writer) must not stall calls that are already in memory.
+                if db_task is None or db_task.done():
+                    fetch = self._need_fetch or now >= next_fetch
+                    if fetch or self._results:
+                        if fetch:
+                            self._need_fetch = False
+                            next_fetch = now + 1.0  # rows with not_before come due by the clock
+                        db_task = asyncio.create_task(self._db_pass(fetch))
+                delay = self._dispatch()
+                timeout = min(delay, max(0.0, next_fetch - time.monotonic()))
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+                try:
+                    async with asyncio.timeout(max(timeout, 0.001)):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            if db_task is not None:
+                db_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await db_task
+
+    async def _db_pass(self, fetch: bool) -> None:
+        """Fetch due rows and write the results of finished calls."""
+        try:
+            if fetch:
+                await self._fetch()
+            if self._results:
+                await self._flush_results()
+        except Exception:
+            # The database may be briefly unavailable; results stay queued in memory.
+            log.exception("outbox pass failed; retrying")
+            await asyncio.sleep(1.0)
+            self._need_fetch = True
+        self._wake.set()
 
     async def drain(self, within: float = 10.0) -> None:
         """Wait until nothing is queued or in flight (tests, shutdown)."""

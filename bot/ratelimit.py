@@ -7,6 +7,8 @@ from collections import deque
 # A little slack so a limit measured on another machine's clock is never touched; keeps us
 # above 95 % of the configured rate.
 _SLACK = 1.02
+# Minimum spacing between calls, as a share of the average spacing the limit allows.
+_PACE = 0.75
 
 # Calls that post or change a message in a chat; only these count against chat/group limits.
 _CHAT_METHODS = ("send", "copyMessage", "forwardMessage", "editMessage", "createForumTopic")
@@ -18,19 +20,23 @@ def counts_for_chat(method: str) -> bool:
 
 
 class _Window:
-    __slots__ = ("limit", "span", "times")
+    __slots__ = ("limit", "pace", "span", "times")
 
     def __init__(self, limit: float, span: float) -> None:
         self.limit = int(limit) if limit >= 1 else 1
         self.span = (span / limit if 0 < limit < 1 else span) * _SLACK
+        self.pace = self.span / self.limit * _PACE
         self.times: deque[float] = deque()
 
     def wait(self, now: float) -> float:
         while self.times and now - self.times[0] >= self.span:
             self.times.popleft()
+        # Paced, not bursty: calls that leave together can arrive closer together still, and
+        # a full window's worth in one burst is what tipped the receiver's count over (429s).
+        gap = self.times[-1] + self.pace - now if self.times else 0.0
         if len(self.times) < self.limit:
-            return 0.0
-        return self.times[0] + self.span - now
+            return max(gap, 0.0)
+        return max(self.times[0] + self.span - now, gap)
 
 
 class RateLimiter:

@@ -10,7 +10,7 @@ def test_one_message_per_second_per_chat() -> None:
     assert rl.wait(5, "sendMessage", 100.0) == 0
     rl.record(5, "sendMessage", 100.0)
     assert 0.99 < rl.wait(5, "sendMessage", 100.0) <= 1.02
-    assert rl.wait(6, "sendMessage", 100.0) == 0  # another chat is free
+    assert rl.wait(6, "sendMessage", 100.0) < 0.035  # another chat waits only for pacing
     assert rl.wait(5, "sendMessage", 101.03) == 0
 
 
@@ -37,3 +37,18 @@ def test_zero_turns_limits_off() -> None:
     for _ in range(1000):
         rl.record(-100, "sendMessage", 0.0)
     assert rl.wait(-100, "sendMessage", 0.0) == 0
+
+
+def test_overall_limit_is_paced_not_burst() -> None:
+    rl = RateLimiter(30, 0, 0)
+    now, sent = 0.0, []
+    while len(sent) < 60:
+        w = rl.wait(len(sent), "sendMessage", now)
+        if w == 0:
+            rl.record(len(sent), "sendMessage", now)
+            sent.append(now)
+        now += 0.001
+    gaps = [b - a for a, b in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= 0.75 / 30  # never two calls closer than 75 % of the average spacing
+    # and no 1-second window ever holds more than 30
+    assert max(sum(1 for t in sent if s <= t < s + 1) for s in sent) <= 30
