@@ -129,10 +129,11 @@ def intake(user: SimUserInfo) -> Generator[Step, list[Event], None]:
 
     Shape (issue 3 "The conversation"): /start → "File a complaint" → category button → the
     facts in one or two texts → "That's all" → desired outcome button → the category's extra
-    fields → name (profile name button) → phone (shared contact) → "complained before?" → read-back
-    → Confirm → acknowledgement with the ticket reference. The ``pick`` predicates below match
-    buttons by their callback_data; adjust them to the prefixes ``handlers/callback_data.py``
-    ends up using. Until the flow exists the first ``press`` raises ScenarioError, which the
+    fields → "about one of our staff?" (No) → name (profile name button) → phone (shared
+    contact) → "complained before?" → read-back → Confirm → acknowledgement with the ticket
+    reference. The ``pick`` predicates below match buttons by their callback_data; adjust them
+    to the prefixes ``handlers/callback_data.py`` ends up using. Until the flow exists the first
+    ``press`` raises ScenarioError, which the
     driver reports as a scenario failure.
     """
     zh = user.language_code.startswith("zh")
@@ -144,6 +145,7 @@ def intake(user: SimUserInfo) -> Generator[Step, list[Event], None]:
     answer = yield Step(text=user.rng.choice(texts))  # …or acknowledges: adjust ``expect``
     answer = yield press(answer, lambda data, label: "done" in data or "all" in data)
     answer = yield press(answer)  # desired outcome: the first offered
+    answer = yield press(answer, lambda data, label: data == "c:abt:no")  # not about staff
     answer = yield press(answer)  # name: the Telegram profile name
     answer = yield Step(contact=f"+86138{user.id % 100_000_000:08d}")
     answer = yield press(answer, lambda data, label: "no" in data)  # not complained before

@@ -210,6 +210,11 @@ def _question(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, Keyboard]:
             [button(t(lang, f"outcome.{o}"), cb.OUTCOME, o) for o in steps.OUTCOMES]), nav]
     if step == steps.OUTCOME_TEXT:
         return t(lang, "intake.outcome.ask_text"), [nav]
+    if step == steps.ABOUT:
+        return t(lang, "intake.about.ask"), [
+            [button(t(lang, f"intake.about.{x}"), cb.ABOUT, x) for x in steps.ABOUT_CHOICES], nav]
+    if step == steps.ABOUT_TEXT:
+        return t(lang, "intake.about.ask_text"), [nav]
     if step == steps.NAME:
         rows = [[button(t(lang, "intake.name.use_profile", name=p.first_name[:40]),
                         cb.PROFILE_NAME)]] if p.first_name.strip() else []
@@ -260,6 +265,9 @@ def _answer(lang: str, step: str, a: dict[str, Any], form: IntakeForm) -> str:
         return esc(f"{label}: {extra}" if extra else label)
     if step == steps.PHONE:
         return esc(format_phone(a[steps.PHONE])) if a.get(steps.PHONE) else ""
+    if step == steps.ABOUT:
+        return esc(a.get(steps.ABOUT_TEXT)) if a.get(steps.ABOUT) == "yes" else t(
+            lang, "intake.about.answer_no")
     if step == steps.PREVIOUS:
         prev = a.get(steps.PREVIOUS)
         return t(lang, "intake.previous.linked") if isinstance(prev, int) else t(

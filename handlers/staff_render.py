@@ -131,6 +131,8 @@ def card_text(v: so.CardView, lang: str) -> str:
     lines += [f"{esc(k)}: {esc(x)}" for k, x in v.extra.items()]
     if v.about:
         lines.append(t(lang, "staff.card.about", name=esc(v.about)))
+    elif v.about_text:
+        lines.append(t(lang, "staff.card.about_unmatched", text=esc(v.about_text)))
     if v.previous_ref or v.repeat_count:
         lines.append(t(lang, "staff.card.repeat", ref=esc(v.previous_ref or "—"),
                        count=v.repeat_count))

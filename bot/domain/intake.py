@@ -2,8 +2,10 @@
 
 The draft's answers are a plain dict (stored as JSON) so a restart loses nothing:
 ``category``, ``facts`` (a list of the customer's messages), ``outcome`` / ``outcome_text``,
-``extra`` (the category's fields), ``name``, ``phone``, ``previous`` and ``editing`` (true while
-a field is being changed from the read-back, so answering it returns to the summary).
+``extra`` (the category's fields), ``about`` ("no" / "yes") with ``about_text`` (the staff
+member the complaint is about, as the customer typed it), ``name``, ``phone``, ``previous`` and
+``editing`` (true while a field is being changed from the read-back, so answering it returns to
+the summary).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ PREVIOUS = "previous"
 CONFIRM = "confirm"
 CHANGE = "change"
 EXTRA_PREFIX = "x:"
+ABOUT = "about"
+ABOUT_TEXT = "about_text"
+ABOUT_CHOICES = ("no", "yes")
 
 # PROCESS.md §1: the outcomes a customer may ask for, before anything is proposed.
 OUTCOMES = ("repair", "refund", "exchange", "compensation", "apology", "explanation",
@@ -81,7 +86,7 @@ class IntakeForm:
         """The steps of this draft in order (the category decides the extra ones)."""
         cat = self.category(answers.get("category"))
         extras = [EXTRA_PREFIX + f.key for f in cat.fields] if cat else []
-        return [CATEGORY, FACTS, OUTCOME, *extras, NAME, PHONE, PREVIOUS, CONFIRM]
+        return [CATEGORY, FACTS, OUTCOME, *extras, ABOUT, NAME, PHONE, PREVIOUS, CONFIRM]
 
     def is_answered(self, answers: dict[str, Any], step: str) -> bool:
         """True when the draft holds an answer for the step."""
@@ -94,6 +99,9 @@ class IntakeForm:
                 answers["outcome"] != "other" or bool(answers.get("outcome_text")))
         if step.startswith(EXTRA_PREFIX):
             return step[len(EXTRA_PREFIX):] in (answers.get("extra") or {})
+        if step == ABOUT:
+            return answers.get(ABOUT) == "no" or (
+                answers.get(ABOUT) == "yes" and bool(answers.get(ABOUT_TEXT)))
         if step == PREVIOUS:
             return "previous" in answers
         return bool(answers.get(step))
@@ -105,8 +113,7 @@ class IntakeForm:
             # Changing a field from the read-back: back to the summary unless the change
             # opened new questions (another category brings its own fields).
             return next((s for s in seq if not self.is_answered(answers, s)), CONFIRM)
-        if current == OUTCOME_TEXT:
-            current = OUTCOME
+        current = {OUTCOME_TEXT: OUTCOME, ABOUT_TEXT: ABOUT}.get(current, current)
         i = seq.index(current) if current in seq else -1
         return seq[i + 1] if i + 1 < len(seq) else CONFIRM
 
@@ -116,6 +123,8 @@ class IntakeForm:
             return CONFIRM
         if current == OUTCOME_TEXT:
             return OUTCOME
+        if current == ABOUT_TEXT:
+            return ABOUT
         seq = self.sequence(answers)
         i = seq.index(current) if current in seq else 0
         return seq[i - 1] if i > 0 else None

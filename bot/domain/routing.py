@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,3 +63,27 @@ def _supervisor_of(staff_id: int, roster: Sequence[RosterEntry]) -> RosterEntry 
         if cur is not None and cur.active:
             return cur
     return None
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def match_staff(text: str | None, roster: Sequence[tuple[int, str, bool]]) -> int | None:
+    """The active staff member a customer named at intake, or None when unsure.
+
+    `roster` holds (id, name, active). A name typed exactly (ignoring case and spacing) wins;
+    otherwise a roster name contained in the text ("王管家 in building 3") or the text contained
+    in a roster name ("王管") — both at least two characters, so "王" names nobody. Two or more
+    candidates mean the text is ambiguous: no match, and a supervisor flags it by hand.
+    """
+    typed = _norm(text or "")
+    if not typed:
+        return None
+    people = [(i, _norm(name)) for i, name, active in roster if active and _norm(name)]
+    exact = {i for i, name in people if name == typed}
+    if exact:
+        return exact.pop() if len(exact) == 1 else None
+    contained = {i for i, name in people
+                 if (len(name) >= 2 and name in typed) or (len(typed) >= 2 and typed in name)}
+    return contained.pop() if len(contained) == 1 else None

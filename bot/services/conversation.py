@@ -30,8 +30,8 @@ from bot.services.views import (
 from storage.models import IntakeDraft, Timer
 from storage.uow import UnitOfWork
 
-_INTAKE_ACTIONS = frozenset({"back", "cat", "done", "out", "opt", "pname", "prev", "ok", "chg",
-                             "f"})
+_INTAKE_ACTIONS = frozenset({"back", "cat", "done", "out", "opt", "abt", "pname", "prev", "ok",
+                             "chg", "f"})
 
 
 async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:

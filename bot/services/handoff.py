@@ -38,6 +38,7 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
     extra = {fields.get(k, k): str(v) for k, v in (t.extra or {}).items()}
     assignee = await uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
     about = await uow.repos.staff.get(t.about_staff_id) if t.about_staff_id else None
+    about_text = None if about else await _about_text(uow, t)
     prev = await uow.repos.tickets.get(t.previous_ticket_id) if t.previous_ticket_id else None
     return CardView(
         ticket_id=t.id, ref=t.ref,
@@ -49,7 +50,17 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
         customer_name=t.contact_name, masked_phone=_masked(t.phone), status=t.status,
         level=t.escalation_level, previous_ref=prev.ref if prev else None,
         assignee=assignee.name if assignee else None, about=about.name if about else None,
+        about_text=about_text,
         mentions=mentions, repeat_count=t.repeat_count, unreachable=t.unreachable)
+
+
+async def _about_text(uow: UnitOfWork, t: Ticket) -> str | None:
+    """The staff member the customer named at intake when nobody on the roster matched it."""
+    for h in await uow.repos.tickets.history(t.id, frozenset({"filed"})):
+        text = (h.details or {}).get("about_text")
+        if text:
+            return str(text)
+    return None
 
 
 def card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ...]:

@@ -10,6 +10,9 @@ from typing import Any
 
 from bot.domain import intake as form_rules
 from bot.domain.intake import (
+    ABOUT,
+    ABOUT_CHOICES,
+    ABOUT_TEXT,
     CATEGORY,
     CHANGE,
     CONFIRM,
@@ -220,6 +223,11 @@ async def _answer(c: Turn, step: str) -> None:
         a["outcome"], a["outcome_text"] = "other", text
         await advance(c, OUTCOME)
         return
+    if step == ABOUT_TEXT:
+        # Kept verbatim: whether it names someone on the roster is decided at filing.
+        a[ABOUT], a[ABOUT_TEXT] = "yes", form_rules.short_text(_text(m))
+        await advance(c, ABOUT_TEXT)
+        return
     if step == NAME:
         a[NAME] = form_rules.short_text(_text(m))
         await advance(c, NAME)
@@ -293,6 +301,14 @@ async def on_button(c: Turn) -> None:
             await prompt(c, step, exc.reason)
             return
         await advance(c, step)
+    elif action == "abt" and step in (ABOUT, ABOUT_TEXT) and arg in ABOUT_CHOICES:
+        if arg == "yes":
+            save(c, ABOUT_TEXT)
+            await prompt(c, ABOUT_TEXT)
+            return
+        a[ABOUT] = "no"
+        a.pop(ABOUT_TEXT, None)
+        await advance(c, ABOUT)
     elif action == "pname" and step == NAME:
         try:
             a[NAME] = form_rules.short_text(c.m.first_name)

@@ -82,6 +82,7 @@ class CardView:
     previous_ref: str | None = None
     assignee: str | None = None
     about: str | None = None
+    about_text: str | None = None  # named by the customer, matching nobody on the roster
     mentions: tuple[tuple[int, str], ...] = ()
     repeat_count: int = 0
     unreachable: bool = False

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import ticket as tk
+from bot.domain.intake import ABOUT, ABOUT_TEXT
+from bot.domain.routing import match_staff
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.views import HistoryLine, TicketDetail, TicketRow
@@ -32,6 +34,11 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
     first_due = cal.add(cal.next_working_moment(now), desk.first_response)
     reply_due = cal.add(now, desk.reply)
     previous = answers.get("previous")
+    about_text = answers.get(ABOUT_TEXT) if answers.get(ABOUT) == "yes" else None
+    about_id = None
+    if about_text:
+        roster = [(s.id, s.name, s.active) for s in await uow.repos.staff.all()]
+        about_id = match_staff(about_text, roster)
     t = uow.repos.tickets.add(Ticket(
         ref=tk.new_ref(cal.local(now).date()), customer_id=customer.id, channel="telegram",
         category=answers["category"], facts=facts_text(answers),
@@ -40,12 +47,15 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
         language=customer.language, status=tk.OPEN, escalation_level=0, is_major=False,
         repeat_count=0, urge_count=0, unreachable=False,
         previous_ticket_id=previous if isinstance(previous, int) else None,
-        first_response_due=first_due, reply_due=reply_due, created_at=now, updated_at=now))
+        about_staff_id=about_id, first_response_due=first_due, reply_due=reply_due,
+        created_at=now, updated_at=now))
     await uow.repos.tickets.flush()
     repo = uow.repos.tickets
     repo.record(t.id, now, CUSTOMER, customer.id, "filed", {
         "outcome": answers["outcome"], "previous": previous,
         "first_response_due": first_due.isoformat(), "reply_due": reply_due.isoformat(),
+        # Who the customer said it is about, in their words, and whom that matched (if anyone).
+        **({"about_text": about_text, "about_staff_id": about_id} if about_text else {}),
         # Versions the customer replaced before confirming are kept: the record is evidence.
         **({"replaced_facts": answers["replaced_facts"]} if answers.get("replaced_facts")
            else {})})

@@ -81,6 +81,7 @@ async def to_phone(chat: Chat, category: str = "housing") -> None:
     await chat.press("out", "repair")
     if category == "housing":
         await chat.say("3栋 1201")
+    await chat.press("abt", "no")  # not about a member of staff
     await chat.press("pname")
 
 

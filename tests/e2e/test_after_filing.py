@@ -151,6 +151,7 @@ async def test_abuse_is_answered_firmly_recorded_and_the_flow_continues(
     assert more["text"] == t("zh_CN", "intake.facts.more")
     await chat.press("done")
     await chat.press("out", "repair")
+    await chat.press("abt", "no")
     firm, again = await chat.say("傻逼", count=2)  # at the name step: not taken as a name
     assert firm["text"] == t("zh_CN", "abuse.reply")
     assert again["text"] == t("zh_CN", "intake.name.ask")

@@ -75,6 +75,7 @@ async def test_free_text_is_stored_verbatim_and_rendered_escaped(
         await chat.say(short)
     else:
         await chat.say("a refund")
+    await chat.press("abt", "no")
     await chat.say("Ann")
     await chat.say("13812345678", count=2)
     [summary] = await chat.press("prev", "no")

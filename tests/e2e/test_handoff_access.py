@@ -139,3 +139,47 @@ async def test_callback_data_naming_another_ticket_is_refused(
     assert answer["text"] == plain("zh_CN", "access.wrong_chat")
     assert (await ticket(desk, other.id)).assignee_id is None
     assert [d["reason"] for d in await _denials(desk, other.id)] == ["wrong_chat"]
+
+
+# Claim is only offered before anyone has the ticket: an open one about SUBJECT. Stewards are
+# below the level a complaint about a colleague needs; only the supervisor may take it.
+CLAIM_REFUSALS = {"customer": "not_staff", "unknown": "not_staff", "deactivated": "inactive",
+                  "subject": "about_you", "other_steward": "level_too_low",
+                  "assignee": "level_too_low"}
+
+
+@pytest.fixture
+async def unclaimed(emu: Emulator, db_url: str, desk_factory: Any) -> tuple[App, Any]:
+    """An open ticket about SUBJECT that nobody has claimed; RETIRED deactivated."""
+    staff_users(emu)
+    emu.user(UNKNOWN, first_name="Stranger")
+    desk = await desk_factory(make_config(db_url, emu.base_url, **file_config()))
+    tk = await file_direct(desk, emu)
+    async with desk.db.uow() as uow:
+        await roster.remove(uow, RETIRED)
+        row = await uow.repos.tickets.get(tk.id)
+        assert row is not None and row.status == "open" and row.assignee_id is None
+        row.about_staff_id = SUBJECT
+        await uow.commit()
+    return desk, await ticket(desk, tk.id)
+
+
+@pytest.mark.parametrize("who", list(ACTORS))
+async def test_claim(emu: Emulator, unclaimed: tuple[App, Any], who: str) -> None:
+    desk, tk = unclaimed
+    q = await emu.user(ACTORS[who]).press(tk.card_message_id, f"s:claim:{tk.id}", chat_id=GROUP)
+    await settle(desk, emu)
+    answer = emu.callback_answers(q)
+    assert answer is not None
+    now = await ticket(desk, tk.id)
+    denials = await _denials(desk, tk.id)
+    if who == "supervisor":
+        assert not answer["show_alert"], answer
+        assert answer["text"] == plain("zh_CN", "staff.claimed", name="李经理")
+        assert now.status == "assigned" and now.assignee_id == SUPERVISOR
+        assert not denials
+    else:
+        assert answer["show_alert"]
+        assert answer["text"] == plain("zh_CN", f"access.{CLAIM_REFUSALS[who]}")
+        assert now.status == "open" and now.assignee_id is None
+        assert [d["reason"] for d in denials] == [CLAIM_REFUSALS[who]]

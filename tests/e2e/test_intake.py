@@ -40,7 +40,10 @@ async def test_whole_intake_in_chinese(emu: Emulator, config: Config,
     assert outcome["text"] == t("zh_CN", "intake.outcome.ask")
     [unit] = await chat.press("out", "repair")
     assert "楼栋及房号" in unit["text"]
-    [name] = await chat.say("3栋 1201")
+    [about] = await chat.say("3栋 1201")
+    assert about["text"] == t("zh_CN", "intake.about.ask")
+    assert {"c:abt:no", "c:abt:yes", "c:back", "c:cancel"} <= set(buttons(about))
+    [name] = await chat.press("abt", "no")
     assert "c:pname" in buttons(name)
     [phone] = await chat.press("pname")
     kb = phone["reply_markup"] if "reply_markup" in phone else None
@@ -54,6 +57,7 @@ async def test_whole_intake_in_chinese(emu: Emulator, config: Config,
     assert text.startswith("您刚才说的情况是") and text.endswith("是这样的吗?")
     assert "楼上漏水,天花板都泡了" in text and "3栋 1201" in text and "维修" in text
     assert "李雷" in text and "照片:1 张" in text
+    assert f"{t('zh_CN', 'field.about')}: {t('zh_CN', 'intake.about.answer_no')}" in text
     [ack] = await chat.press("ok")
     assert "非常抱歉" in ack["text"] and "感谢" in ack["text"]
     # Friday 17:50 + 2 working days = Tuesday 17:50; first response 30 min after 17:50.
@@ -94,8 +98,10 @@ async def test_whole_intake_in_english(emu: Emulator, config: Config,
     await chat.press("done")
     [typed] = await chat.press("out", "other")
     assert typed["text"] == t("en", "intake.outcome.ask_text")
-    [name] = await chat.say("An apology from the manager, in writing.")
-    assert name["text"] == t("en", "intake.name.ask")  # "service" has no extra fields
+    [about] = await chat.say("An apology from the manager, in writing.")
+    assert about["text"] == t("en", "intake.about.ask")  # "service" has no extra fields
+    [name] = await chat.press("abt", "no")
+    assert name["text"] == t("en", "intake.name.ask")
     await chat.say("Ann Lee")
     noted, _ = await chat.say("+44 20 7946 0958", count=2)
     assert "+44 20 7946 0958" in noted["text"]

@@ -113,6 +113,18 @@ async def test_every_validation_path(emu: Emulator, db_url: str,
     assert m["text"].startswith(_err("en", "phone", example="13812345678",
                                      example_international="+86 138 1234 5678"))
     await chat.say("010-6552 9988")
+    # About a member of staff: typed instead of pressed; an empty name.
+    [m] = await chat.say("perhaps")
+    assert m["text"].startswith(_err("en", "use_buttons"))
+    [m] = await chat.press("abt", "yes")
+    assert m["text"] == plain("en", "intake.about.ask_text")
+    [m] = await chat.say("  ")
+    assert m["text"].startswith(_err("en", "empty"))
+    [m] = await chat.say("N" * 201)
+    assert m["text"].startswith(_err("en", "too_long", limit=200, left=200))
+    [m] = await chat.sticker()
+    assert m["text"].startswith(_err("en", "sticker"))
+    await chat.say("the guard at the east gate")
     # Name: empty, sticker, too long.
     [m] = await chat.say("\u3000 ")
     assert m["text"].startswith(_err("en", "empty"))
@@ -134,6 +146,7 @@ async def test_every_validation_path(emu: Emulator, db_url: str,
     [summary] = await chat.press("prev", "no")
     assert "Large" not in summary["text"] and "Small" in summary["text"]
     assert "2026-01-05 14:30" in summary["text"] and "+86 10 6552 9988" in summary["text"]
+    assert "the guard at the east gate" in summary["text"]
     [m] = await chat.say("yes")
     assert m["text"].startswith(_err("en", "use_buttons"))
     assert_no_rejections(emu)
@@ -198,8 +211,8 @@ async def test_change_a_field_jumps_there_and_back_to_the_summary(
 
 async def _reach(chat: Chat, step: str) -> None:
     """Walk a housing complaint up to `step`."""
-    order = ["category", "facts", "outcome", "outcome_text", "x:unit", "name", "phone",
-             "previous", "confirm", "change"]
+    order = ["category", "facts", "outcome", "outcome_text", "x:unit", "about", "about_text",
+             "name", "phone", "previous", "confirm", "change"]
     await chat.say("/start")
     await chat.press("file")
     moves = {
@@ -207,7 +220,9 @@ async def _reach(chat: Chat, step: str) -> None:
         "outcome": lambda: _facts(chat),
         "outcome_text": lambda: chat.press("out", "other"),
         "x:unit": lambda: chat.say("a new lock"),
-        "name": lambda: chat.say("3-1201"),
+        "about": lambda: chat.say("3-1201"),
+        "about_text": lambda: chat.press("abt", "yes"),
+        "name": lambda: chat.say("the guard at the east gate"),
         "phone": lambda: chat.say("Lei"),
         "previous": lambda: chat.say("13812345678", count=2),
         "confirm": lambda: chat.press("prev", "no"),
@@ -224,7 +239,8 @@ async def _facts(chat: Chat) -> None:
 
 BACK_TO = {"facts": "intake.category.ask", "outcome": "intake.facts.ask",
            "outcome_text": "intake.outcome.ask", "x:unit": "intake.outcome.ask",
-           "name": "field", "phone": "intake.name.ask", "previous": "phone",
+           "about": "field", "about_text": "intake.about.ask", "name": "intake.about.ask",
+           "phone": "intake.name.ask", "previous": "phone",
            "change": "summary"}
 
 
@@ -258,8 +274,8 @@ async def test_back_from_the_first_step_keeps_the_draft(emu: Emulator, desk: Any
         assert (await uow.repos.drafts.get(5301)).step == "category"
 
 
-STEPS = ["category", "facts", "outcome", "outcome_text", "x:unit", "name", "phone", "previous",
-         "confirm", "change"]
+STEPS = ["category", "facts", "outcome", "outcome_text", "x:unit", "about", "about_text", "name",
+         "phone", "previous", "confirm", "change"]
 
 
 @pytest.mark.parametrize("step", STEPS)

@@ -50,9 +50,10 @@ FORM = f.IntakeForm((
 
 def test_sequence_follows_the_category() -> None:
     assert FORM.sequence({"category": "housing"}) == [
-        "category", "facts", "outcome", "x:unit", "name", "phone", "previous", "confirm"]
+        "category", "facts", "outcome", "x:unit", "about", "name", "phone", "previous",
+        "confirm"]
     assert FORM.sequence({}) == [
-        "category", "facts", "outcome", "name", "phone", "previous", "confirm"]
+        "category", "facts", "outcome", "about", "name", "phone", "previous", "confirm"]
 
 
 def test_next_and_previous() -> None:
@@ -62,12 +63,23 @@ def test_next_and_previous() -> None:
     assert FORM.previous_step(a, "x:unit") == "outcome"
     assert FORM.previous_step(a, "outcome_text") == "outcome"
     assert FORM.previous_step(a, "category") is None
+    assert FORM.next_step(a, "x:unit") == "about"
+    assert FORM.next_step(a, "about_text") == "name"
+    assert FORM.previous_step(a, "about_text") == "about"
+    assert FORM.previous_step(a, "name") == "about"
+
+
+def test_about_is_answered_by_no_or_by_a_name() -> None:
+    assert not FORM.is_answered({}, "about")
+    assert FORM.is_answered({"about": "no"}, "about")
+    assert not FORM.is_answered({"about": "yes"}, "about")
+    assert FORM.is_answered({"about": "yes", "about_text": "王管家"}, "about")
 
 
 def test_editing_returns_to_the_summary_unless_something_is_missing() -> None:
     a = {"category": "housing", "facts": [{"text": "x"}], "facts_done": True,
          "outcome": "repair", "extra": {}, "name": "N", "phone": "+8613812345678",
-         "previous": "no", "editing": True}
+         "previous": "no", "about": "no", "editing": True}
     assert FORM.next_step(a, "category") == "x:unit"
     a["extra"] = {"unit": "3-1201"}
     assert FORM.next_step(a, "name") == "confirm"
