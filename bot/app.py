@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from telegram.ext import Application, ApplicationBuilder
@@ -85,12 +87,14 @@ class App:
             await roster.bootstrap(uow, self.clock, self.config.file.staff)
             await uow.commit()
         limits = self.config.file.telegram.limits
+        hooks = steward.sender_hooks(self.deps.desk)
         self.api = BotApi(env.telegram_api_url, env.telegram_bot_token)
         await self.api.start()
         self.sender = Sender(self.db, self.api,
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,
                                          limits.per_group_per_minute), self.clock,
-                             metrics=self.metrics, **steward.sender_hooks(self.deps.desk))
+                             metrics=self.metrics, on_sent=hooks["on_sent"],
+                             on_failed=hooks["on_failed"])
         self.db.on_outbox.append(self.sender.wake)
         self.scheduler = Scheduler(self.db, self.clock, timer_handlers(self.deps))
         self.db.on_timers.append(self.scheduler.wake)
@@ -125,8 +129,8 @@ class App:
         await site.start()
         self.web_port = self._runner.addresses[0][1]
 
-    def _spawn(self, coro: object, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
         task.add_done_callback(_log_crash)
         self._tasks.append(task)
 

@@ -306,9 +306,10 @@ def _one_line(err: ValidationError, source: str) -> str:
 
 
 def load_config(path: Path | str | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read the environment and the TOML file; raise ConfigError with one clear line."""
+    """Read the environment (or `environ` instead) and the TOML file; one-line ConfigError."""
     try:
-        env = EnvSettings(**({k.lower(): v for k, v in environ.items()} if environ else {}))
+        given: dict[str, Any] = {k.lower(): v for k, v in (environ or {}).items()}
+        env = EnvSettings.model_validate(given) if given else EnvSettings()
     except ValidationError as err:
         raise ConfigError(_one_line(err, "environment")) from None
     path = Path(path) if path else env.complaint_bot_config
