@@ -30,7 +30,8 @@ def parse_message(update: Update) -> Inbound | None:
         return None
     base = Inbound(chat_id=msg.chat_id, user_id=user.id, first_name=user.first_name,
                    username=user.username, language_code=user.language_code, kind="other",
-                   message_id=msg.message_id)
+                   message_id=msg.message_id,
+                   reply_to=msg.reply_to_message.message_id if msg.reply_to_message else None)
     text = msg.text
     if text is not None:
         if text.startswith("/"):

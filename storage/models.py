@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, VerbatimString, VerbatimText
 
 # Named constraints so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -42,7 +42,7 @@ class Customer(Base):
 
     __tablename__ = "customers"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    first_name: Mapped[str] = mapped_column(String(128), default="")
+    first_name: Mapped[str] = mapped_column(VerbatimString(128), default="")
     username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="zh_CN")
     name: Mapped[str | None] = mapped_column(String(128))
@@ -76,10 +76,10 @@ class Ticket(Base):
     customer_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customers.id"), index=True)
     channel: Mapped[str] = mapped_column(String(16), default="telegram")
     category: Mapped[str] = mapped_column(String(64))
-    facts: Mapped[str] = mapped_column(Text)
-    desired_outcome: Mapped[str] = mapped_column(Text)
+    facts: Mapped[str] = mapped_column(VerbatimText)
+    desired_outcome: Mapped[str] = mapped_column(VerbatimText)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    contact_name: Mapped[str] = mapped_column(String(128))
+    contact_name: Mapped[str] = mapped_column(VerbatimString(128))
     phone: Mapped[str] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8))
     status: Mapped[str] = mapped_column(String(24), index=True)
@@ -127,7 +127,7 @@ class TicketMessage(Base):
     direction: Mapped[str] = mapped_column(String(16))  # in | out | note | system
     author_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(16))  # text | photo | document | voice
-    text: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str | None] = mapped_column(VerbatimText)
     file_id: Mapped[str | None] = mapped_column(String(256))
     customer_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     staff_message_id: Mapped[int | None] = mapped_column(BigInteger, index=True)

@@ -373,12 +373,15 @@ class TicketRepo(_Repo):
 
     def add_message(self, ticket_id: int, at: datetime, direction: str, author_id: int | None,
                     kind: str, text: str | None, file_id: str | None = None,
-                    customer_message_id: int | None = None) -> None:
+                    customer_message_id: int | None = None,
+                    staff_message_id: int | None = None) -> TicketMessage:
         """Append to the ticket's transcript."""
-        self.session.add(TicketMessage(ticket_id=ticket_id, at=at, direction=direction,
-                                       author_id=author_id, kind=kind, text=text,
-                                       file_id=file_id,
-                                       customer_message_id=customer_message_id))
+        m = TicketMessage(ticket_id=ticket_id, at=at, direction=direction, author_id=author_id,
+                          kind=kind, text=text, file_id=file_id,
+                          customer_message_id=customer_message_id,
+                          staff_message_id=staff_message_id)
+        self.session.add(m)
+        return m
 
     async def of_customer(self, customer_id: int, *, statuses: frozenset[str] | None = None,
                           limit: int = 20) -> list[Ticket]:

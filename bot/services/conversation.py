@@ -150,7 +150,8 @@ async def _attach_to(c: Turn, ticket_id: int) -> None:
     pending = c.draft.answers.get("pending") or []
     tickets.add_message(c.uow, c.desk, t, pending, c.customer.id)
     c.reply.staff += await handling.customer_wrote(
-        c.uow, c.desk, t, [p["mid"] for p in pending if p.get("mid")], c.now)
+        c.uow, c.desk, t, [(p["mid"], p.get("reply_to")) for p in pending if p.get("mid")],
+        c.now)
     await c.uow.repos.drafts.delete(c.draft)
     c.reply.add(Note("tickets.message_added", {"ref": t.ref}))
 
@@ -175,7 +176,8 @@ async def _message(c: Turn) -> None:
     elif len(active) == 1:
         tickets.add_message(c.uow, c.desk, active[0], [msg], c.customer.id)
         c.reply.staff += await handling.customer_wrote(
-            c.uow, c.desk, active[0], [m.message_id] if m.message_id else [], c.now)
+            c.uow, c.desk, active[0], [(m.message_id, m.reply_to)] if m.message_id else [],
+            c.now)
         c.reply.add(Note("tickets.message_added", {"ref": active[0].ref}))
     else:
         if c.draft is None:

@@ -13,7 +13,7 @@ from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, auth
 from bot.services import handoff
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
-from bot.services.staff_out import Alert, Button, Call, Card, Effect, Relay, Say
+from bot.services.staff_out import Alert, Button, Call, Card, Copy, Effect, Relay, Say
 from storage.models import Staff, Ticket
 from storage.uow import UnitOfWork
 
@@ -354,10 +354,8 @@ async def _relay(c: Ctx) -> None:
     if m.reply_to:
         line = await c.uow.repos.handoff.message_by_staff_mid(c.t.id, m.reply_to)
         reply_to = line.customer_message_id if line else None
-    c.uow.repos.tickets.add_message(c.t.id, c.now, "out", m.user_id, m.kind, m.text, m.file_id)
-    await c.uow.session.flush()
-    line = (await c.uow.repos.tickets.messages(c.t.id))[-1]
-    line.staff_message_id = m.message_id
+    c.uow.repos.tickets.add_message(c.t.id, c.now, "out", m.user_id, m.kind, m.text, m.file_id,
+                                    staff_message_id=m.message_id)
     c.record("reply_sent", kind=m.kind)
     c.t.updated_at = c.now
     c.out.append(Relay(c.t.customer_id, c.staff.name if c.staff else "", m.kind, m.text,
@@ -367,7 +365,7 @@ async def _relay(c: Ctx) -> None:
 
 async def _note(c: Ctx, text: str | None) -> None:
     c.uow.repos.tickets.add_message(c.t.id, c.now, "note", c.m.user_id, c.m.kind, text,
-                                    c.m.file_id)
+                                    c.m.file_id, staff_message_id=c.m.message_id)
     c.record("note", kind=c.m.kind)
     c.topic("staff.note_recorded", reply=True)
 
@@ -443,8 +441,8 @@ _TEXT_RUN = {"transfer": _do_transfer, "ask": _do_ask, "escalate": _do_escalate,
 
 # ---- the customer's side of handling ----------------------------------------------------------
 
-async def customer_wrote(uow: UnitOfWork, desk: Desk, t: Ticket, message_ids: list[int],
-                         now: datetime) -> list[Effect]:
+async def customer_wrote(uow: UnitOfWork, desk: Desk, t: Ticket,
+                         messages: list[tuple[int, int | None]], now: datetime) -> list[Effect]:
     """The customer sent messages on a ticket: copy them into the topic; answer a question."""
     out: list[Effect] = []
     if t.status == tk.WAITING_ON_CUSTOMER:
@@ -452,10 +450,14 @@ async def customer_wrote(uow: UnitOfWork, desk: Desk, t: Ticket, message_ids: li
         uow.repos.tickets.record(t.id, now, "customer", t.customer_id, "status_changed",
                                  {"status": tk.ASSIGNED})
     if t.staff_chat_id and (t.topic_id or t.card_message_id):
-        for mid in message_ids:
-            out.append(handoff.Copy(t.staff_chat_id, t.customer_id, mid, t.topic_id, t.id,
-                                    handoff.TO_STAFF, reply_to=None if t.topic_id
-                                    else t.card_message_id))
+        for mid, answers in messages:
+            # A reply to a steward's message stays a reply on the staff side too.
+            line = (await uow.repos.handoff.message_by_customer_mid(t.id, answers)
+                    if answers else None)
+            reply_to = line.staff_message_id if line else None
+            out.append(Copy(t.staff_chat_id, t.customer_id, mid, t.topic_id, t.id,
+                            handoff.TO_STAFF,
+                            reply_to=reply_to or (None if t.topic_id else t.card_message_id)))
     return out
 
 

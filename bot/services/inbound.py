@@ -24,6 +24,7 @@ class Inbound:
     action: str | None = None  # a button's action (or "back"/"cancel" typed on a keyboard)
     arg: str = ""
     query_id: str | None = None
+    reply_to: int | None = None  # the message (in the customer's chat) this one answers
 
     @property
     def is_button(self) -> bool:

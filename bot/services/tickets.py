@@ -127,7 +127,7 @@ def add_message(uow: UnitOfWork, desk: Desk, t: Ticket, messages: list[dict[str,
 def message_of(m: Inbound) -> dict[str, Any]:
     """What of a customer's message is kept on a ticket."""
     return {"kind": m.kind if m.kind in ("photo", "document", "voice") else "text",
-            "text": m.text, "file_id": m.file_id, "mid": m.message_id}
+            "text": m.text, "file_id": m.file_id, "mid": m.message_id, "reply_to": m.reply_to}
 
 
 async def deadline_reached(uow: UnitOfWork, timer: Timer, now: datetime) -> None:

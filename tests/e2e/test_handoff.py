@@ -121,6 +121,14 @@ async def test_relay_both_ways_and_notes_stay_internal(emu: Emulator, staffdesk:
         lines = [(x.direction, x.text, x.customer_message_id, x.staff_message_id)
                  for x in await uow.repos.tickets.messages(tk.id)]
     by_dir = [(d, text) for d, text, _, _ in lines]
+    # The customer answers a relayed message by replying to it: a reply in the topic too.
+    [relayed] = [x for x in emu.sent(5601) if "三点上门" in (x.get("text") or "")]
+    await customer.send_text("三点可以", reply_to_message_id=relayed["message_id"])
+    await settle(staffdesk, emu)
+    [answer] = [x for x in emu.sent(GROUP, message_thread_id=tk.topic_id)
+                if x.get("text") == "三点可以"]
+    [original] = [mid for d, text, _, mid in lines if text == "您好,我们下午三点上门查看。"]
+    assert answer["reply_to_message"]["message_id"] == original
     assert ("note", "客户情绪激动,注意语气") in by_dir and ("note", "我之前处理过这户") in by_dir
     assert ("out", "您好,我们下午三点上门查看。") in by_dir and ("in", "好的,谢谢") in by_dir
     # Both ways are mapped: every relayed line knows its id on the other side.

@@ -57,3 +57,24 @@ async def test_migrations_on_postgresql(pg_url: str) -> None:
     assert TABLES <= info["tables"]
     assert info["revision"] == _head(pg_url)
     assert info["diff"] == []
+
+
+async def test_nul_in_customer_text_on_postgresql(pg_url: str) -> None:
+    """PostgreSQL cannot hold NUL in text: it becomes U+FFFD there instead of failing the update."""
+    from datetime import UTC, datetime
+
+    from storage.db import session_factory
+    from storage.models import Customer
+
+    await upgrade_async(pg_url)
+    engine = create_engine(pg_url)
+    try:
+        now = datetime.now(UTC)
+        async with session_factory(engine)() as s:
+            s.add(Customer(id=1, first_name="A\x00B", language="en", unreachable=False,
+                           created_at=now, updated_at=now))
+            await s.commit()
+        async with session_factory(engine)() as s:  # read back from the database itself
+            assert (await s.get(Customer, 1)).first_name == "A\ufffdB"  # type: ignore[union-attr]
+    finally:
+        await engine.dispose()
