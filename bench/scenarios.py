@@ -125,31 +125,27 @@ def start(user: SimUserInfo) -> Generator[Step, list[Event], None]:
 
 
 def intake(user: SimUserInfo) -> Generator[Step, list[Event], None]:
-    """The full complaint intake of issue 3, to fill in when its handlers land.
+    """The full complaint intake of issue 3, to the acknowledgement (the e2e tests' path).
 
-    Shape (issue 3 "The conversation"): /start → "File a complaint" → category button → the
-    facts in one or two texts → "That's all" → desired outcome button → the category's extra
-    fields → "about one of our staff?" (No) → name (profile name button) → phone (shared
-    contact) → "complained before?" → read-back → Confirm → acknowledgement with the ticket
-    reference. The ``pick`` predicates below match buttons by their callback_data; adjust them
-    to the prefixes ``handlers/callback_data.py`` ends up using. Until the flow exists the first
-    ``press`` raises ScenarioError, which the
-    driver reports as a scenario failure.
+    /start → File a complaint → Housing → the story → That's all → Repair → the unit →
+    not about staff → profile name → shared contact → not complained before → Confirm.
+    A real customer's path, so its updates are "full complaint-flow updates" (DESIGN.md).
     """
     zh = user.language_code.startswith("zh")
     texts = TEXTS_ZH if zh else TEXTS_EN
     answer = yield Step(text="/start")
-    answer = yield press(answer, lambda data, label: "file" in data or "complain" in data)
-    answer = yield press(answer)  # first category
-    yield Step(text=user.rng.choice(texts), expect=None)  # the bot listens silently…
-    answer = yield Step(text=user.rng.choice(texts))  # …or acknowledges: adjust ``expect``
-    answer = yield press(answer, lambda data, label: "done" in data or "all" in data)
-    answer = yield press(answer)  # desired outcome: the first offered
-    answer = yield press(answer, lambda data, label: data == "c:abt:no")  # not about staff
-    answer = yield press(answer)  # name: the Telegram profile name
-    answer = yield Step(contact=f"+86138{user.id % 100_000_000:08d}")
-    answer = yield press(answer, lambda data, label: "no" in data)  # not complained before
-    answer = yield press(answer, lambda data, label: "confirm" in data)
+    answer = yield press(answer, lambda data, label: data == "c:file")
+    answer = yield press(answer, lambda data, label: data == "c:cat:housing")
+    answer = yield Step(text=user.rng.choice(texts))  # the bot listens and says so
+    answer = yield press(answer, lambda data, label: data == "c:done")
+    answer = yield press(answer, lambda data, label: data == "c:out:repair")
+    answer = yield Step(text=f"{1 + user.id % 30}栋 {1 + user.id % 2000}")  # the unit
+    answer = yield press(answer, lambda data, label: data == "c:abt:no")
+    answer = yield press(answer, lambda data, label: data == "c:pname")
+    # Sharing the number answers twice: the share keyboard is removed, then the next question.
+    answer = yield Step(contact=f"+86138{user.id % 100_000_000:08d}", expect=messages(2))
+    answer = yield press(answer, lambda data, label: data == "c:prev:no")
+    yield press(answer, lambda data, label: data == "c:ok")
     # The acknowledgement (ticket reference, deadlines) is the answer to Confirm.
 
 

@@ -98,7 +98,8 @@ class App:
         self.db.on_outbox.append(self.sender.wake)
         self.scheduler = Scheduler(self.db, self.clock, timer_handlers(self.deps))
         self.db.on_timers.append(self.scheduler.wake)
-        self.worker = InboxWorker(self.db, self.application, self.clock, metrics=self.metrics)
+        self.worker = InboxWorker(self.db, self.application, self.clock, metrics=self.metrics,
+                                  on_parked=customer.on_parked)
         recovered = await self.worker.recover()
         if recovered:
             log.info("recovered %d stored updates", recovered)

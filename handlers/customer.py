@@ -8,6 +8,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot.i18n import language_for, t
 from bot.scheduler import TimerHandler
 from bot.scope import current_uow
 from bot.services import conversation, tickets
@@ -91,6 +92,15 @@ async def _run(m: Inbound, desk: Desk) -> None:
     result = await conversation.handle(uow, desk, m)
     render.reply(uow.repos.outbox, m.chat_id, result, desk.form)
     staff_render.render(uow.repos.outbox, result.staff)
+
+
+def on_parked(uow: UnitOfWork, update: Update) -> None:
+    """An update failed for good: tell the person it was kept, never leave them in silence."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    lang = language_for(user.language_code if user else None)
+    render.send_text(uow.repos.outbox, chat.id, t(lang, "common.failed"))
 
 
 def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:

@@ -186,3 +186,35 @@ async def test_queued_message_survives_a_killed_process(
 
 async def _all_sent(db_url: str) -> bool:
     return all(r.status == "sent" for r in await _rows(db_url, OutboxMessage))
+
+
+async def test_a_failing_update_is_parked_without_losing_its_batch(
+        emu: Emulator, desk: Any, db_url: str) -> None:
+    """One handler error in a batch: the others are processed, the sender is told politely."""
+    from telegram import Update as TgUpdate
+    from telegram.ext import ContextTypes, MessageHandler, filters
+
+    async def boom(_u: TgUpdate, _c: ContextTypes.DEFAULT_TYPE) -> None:
+        raise RuntimeError("a handler bug")
+
+    desk.application.add_handler(MessageHandler(filters.Regex("^boom$"), boom), group=-1)
+    updates = []
+    for n, (uid, name, text) in enumerate(((7101, "Ai", "/start"), (7102, "Bo", "boom"),
+                                           (7103, "Cy", "/start"))):
+        emu.user(uid, first_name=name, language_code="en")
+        updates.append({"update_id": 900 + n, "message": {
+            "message_id": 1, "date": 1_700_000_000, "text": text,
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}]
+            if text.startswith("/") else [],
+            "chat": {"id": uid, "type": "private", "first_name": name},
+            "from": {"id": uid, "is_bot": False, "first_name": name, "language_code": "en"}}})
+    # Stored and handed over together, as the poller does with one getUpdates answer.
+    desk.worker.submit(await store(desk.db, desk.clock, updates))
+    for uid, name in ((7101, "Ai"), (7103, "Cy")):
+        await emu.wait_for_sent(uid)
+        assert len(greetings(emu, uid, "en", name)) == 1
+    [apology] = await emu.wait_for_sent(7102)
+    assert apology["text"] == t("en", "common.failed")
+    await desk.sender.drain()
+    rows = {r.update_id: (r.status, r.error) for r in await _rows(db_url, InboxUpdate)}
+    assert rows == {900: ("done", None), 901: ("failed", "RuntimeError"), 902: ("done", None)}
