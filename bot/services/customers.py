@@ -11,8 +11,11 @@ from storage.uow import UnitOfWork
 async def register(uow: UnitOfWork, clock: Clock, user_id: int, first_name: str,
                    username: str | None, language_code: str | None) -> Customer:
     """Record the customer on first contact (language from Telegram's language_code)."""
-    return await uow.repos.customers.upsert(user_id, first_name, username,
-                                            language_for(language_code), clock.now())
+    c = await uow.repos.customers.upsert(user_id, first_name, username,
+                                         language_for(language_code), clock.now())
+    if c.unreachable:  # they wrote to us, so they unblocked the bot: staff are told again
+        c.unreachable = False
+    return c
 
 
 async def set_language(uow: UnitOfWork, clock: Clock, user_id: int, language: str) -> Customer:

@@ -243,7 +243,6 @@ async def _do_transfer(c: Ctx, reason: str, target_id: int | None) -> None:
     if c.t.status == tk.OPEN:
         c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
     c.t.assignee_id, c.t.updated_at = target.id, c.now
-    c.t.escalation_level = max(c.t.escalation_level, 0)
     c.record("transferred", **{"from": before, "to": target.id, "reason": reason})
     _tell_customer(c, "customer.transferred", name=target.name, ref=c.t.ref)
     link = handoff.topic_link(c.m.chat_id, c.t.topic_id) or ""

@@ -218,6 +218,13 @@ async def test_blocked_customer_marks_the_ticket_unreachable(
     assert len(notices) == 1  # said once, not per bounced message
     tries = [c for c in emu.calls if c.params.get("chat_id") == 5601 and c.status == 403]
     assert len(tries) == 2  # each message tried once, never retried
+    # Writing again means they unblocked the bot: the next block is noticed again.
+    emu.user(5601).block(False)
+    await emu.user(5601).send_text("我又能收到消息了")
+    await settle(staffdesk, emu)
+    async with staffdesk.db.uow() as uow:
+        customer = await uow.repos.customers.get(5601)
+        assert customer is not None and not customer.unreachable
 
 
 async def test_group_without_topics_falls_back_to_replying_to_the_card(
