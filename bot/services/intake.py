@@ -74,6 +74,11 @@ async def begin(c: Turn) -> None:
         return
     # A fresh token ties this draft's reminder and expiry timers to it and not to a later one.
     c.answers = {"token": secrets.token_hex(4)}
+    if c.draft is not None and c.draft.answers.get("pending"):
+        # Messages written while choosing a ticket start the new story instead of being lost.
+        keep = ("kind", "text", "file_id", "mid")
+        c.answers["facts"] = [{k: v for k, v in p.items() if k in keep}
+                              for p in c.draft.answers["pending"]]
     drafts = c.uow.repos.drafts
     if c.draft is None:
         c.draft = drafts.add(c.m.chat_id, c.m.user_id, CATEGORY, c.answers, c.now)

@@ -101,6 +101,24 @@ async def test_several_open_tickets_ask_which_one(emu: Emulator, desk: Any) -> N
         assert await uow.repos.drafts.get(5405) is None
 
 
+async def test_words_written_while_choosing_start_a_new_complaint(
+        emu: Emulator, desk: Any) -> None:
+    chat = Chat(emu, emu.user(5407, first_name="Ann", language_code="en"))
+    await _file(chat)
+    await _file(chat)
+    await chat.say("The gate is broken too, this is something else")
+    await chat.say("/start")
+    await chat.press("file")
+    async with desk.db.uow() as uow:
+        draft = await uow.repos.drafts.get(5407)
+        assert draft is not None
+        assert [f["text"] for f in draft.answers["facts"]] == [
+            "The gate is broken too, this is something else"]
+    await chat.press("cat", "housing")
+    [outcome] = await chat.press("done")  # the story is already there: straight on
+    assert "c:out:repair" in buttons(outcome)
+
+
 async def test_second_ticket_can_link_the_first(emu: Emulator, desk: Any) -> None:
     chat = Chat(emu, emu.user(5406, first_name="Ann", language_code="en"))
     await _file(chat)
