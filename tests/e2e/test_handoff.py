@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from bot.app import App
 from bot.emulator import Emulator
 from bot.i18n import t
@@ -26,13 +24,6 @@ from tests.e2e.handoff_helpers import (
     ticket,
 )
 from tests.e2e.intake_helpers import Chat, assert_no_rejections, plain, to_confirm
-
-
-@pytest.fixture
-async def staffdesk(emu: Emulator, db_url: str, desk_factory: Any) -> App:
-    """A desk with a forum staff group and a roster."""
-    staff_users(emu)
-    return await desk_factory(make_config(db_url, emu.base_url, **file_config()))  # type: ignore[no-any-return]
 
 
 def _data(action: str, tid: int, arg: str = "") -> str:

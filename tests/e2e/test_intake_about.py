@@ -4,34 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from bot.app import App
 from bot.emulator import Emulator
 from bot.i18n import t
 from storage.models import Ticket
-from tests.conftest import make_config
 from tests.e2e.handoff_helpers import (
     GROUP,
     OTHER,
     STEWARD,
     SUBJECT,
     SUPERVISOR,
-    file_config,
     history,
     settle,
-    staff_users,
     ticket,
     wait_card,
 )
 from tests.e2e.intake_helpers import Chat, assert_no_rejections, buttons, plain, to_confirm
-
-
-@pytest.fixture
-async def staffdesk(emu: Emulator, db_url: str, desk_factory: Any) -> App:
-    """A desk with a forum staff group and a roster."""
-    staff_users(emu)
-    return await desk_factory(make_config(db_url, emu.base_url, **file_config()))  # type: ignore[no-any-return]
 
 
 async def _file_about(desk: App, chat: Chat, named: str) -> Ticket:
