@@ -10,6 +10,7 @@ from typing import Any
 from bot.i18n import t
 from bot.services import handoff
 from bot.services import staff_out as so
+from handlers import callback_data as cb
 from handlers.render import MAX_TEXT, clip, esc, visible_len
 from storage.repositories import OutboxRepo
 
@@ -71,7 +72,7 @@ def _keyboard(e_lang: str, rows: tuple[tuple[so.Button, ...], ...]) -> list[list
         line = []
         for b in row:
             label = b.label if b.label is not None else t(e_lang, b.label_key)
-            data = (f"c:{b.action}:{b.ticket_id}" if b.label_key.startswith("customer.")
+            data = (cb.make(b.action, b.ticket_id) if b.for_customer
                     else staff_data(b.action, b.ticket_id, b.arg))
             line.append({"text": label[:64], "callback_data": data})
         kb.append(line)

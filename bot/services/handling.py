@@ -307,7 +307,8 @@ async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
                                     kinds=("first_response_due", "reply_due"))
     c.out.append(Say(c.t.customer_id, "customer.resolved",
                      {"ref": c.t.ref, "note": note}, c.t.language, ticket_id=c.t.id,
-                     buttons=((Button("customer.btn.not_solved", "ns", c.t.id),),)))
+                     buttons=((Button("customer.btn.not_solved", "ns", c.t.id,
+                                       for_customer=True),),)))
     await _refresh_card(c)
     if c.t.topic_id:
         c.out.append(Call(c.m.chat_id, "closeForumTopic",

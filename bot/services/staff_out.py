@@ -17,6 +17,7 @@ class Button:
     ticket_id: int
     arg: str = ""
     label: str | None = None  # a literal label (a person's name) instead of the catalog one
+    for_customer: bool = False  # a button in the customer's chat (customer callback data)
 
 
 @dataclass(frozen=True)
