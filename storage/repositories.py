@@ -440,6 +440,15 @@ class HandoffRepo(_Repo):
             .where(Ticket.staff_chat_id == chat_id, TicketMessage.staff_message_id == message_id)
             .limit(1))
 
+    async def line_of_customer_message(self, customer_id: int, mid: int
+                                       ) -> tuple[Ticket, TicketMessage] | None:
+        """The ticket and transcript line of a message in this customer's chat."""
+        row = (await self.session.execute(
+            select(Ticket, TicketMessage).join(TicketMessage, TicketMessage.ticket_id == Ticket.id)
+            .where(Ticket.customer_id == customer_id, TicketMessage.customer_message_id == mid)
+            .order_by(TicketMessage.id).limit(1))).first()
+        return (row[0], row[1]) if row else None
+
     async def message_by_customer_mid(self, ticket_id: int, mid: int) -> TicketMessage | None:
         """The transcript line of a message in the customer's chat."""
         return await self.session.scalar(select(TicketMessage).where(

@@ -461,6 +461,24 @@ async def customer_wrote(uow: UnitOfWork, desk: Desk, t: Ticket,
     return out
 
 
+async def customer_edited(uow: UnitOfWork, desk: Desk, customer_id: int, message_id: int,
+                          text: str) -> list[Effect]:
+    """The customer edited a message on a ticket: keep both versions (the record is evidence)."""
+    found = await uow.repos.handoff.line_of_customer_message(customer_id, message_id)
+    if found is None:
+        return []
+    t, line = found
+    now = desk.clock.now()
+    # The original line stays as it was; the new wording is added beside it.
+    uow.repos.tickets.add_message(t.id, now, "in", customer_id, "edit", text)
+    uow.repos.tickets.record(t.id, now, "customer", customer_id, "customer_edited",
+                             {"message_id": message_id, "before": line.text, "after": text})
+    if t.staff_chat_id and (t.topic_id or t.card_message_id):
+        return [Say(t.staff_chat_id, "staff.customer_edited", {"text": text}, desk.staff_lang,
+                    thread_id=t.topic_id, ticket_id=t.id, reply_to=line.staff_message_id)]
+    return []
+
+
 async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: int
                      ) -> tuple[str, dict[str, object], list[Effect]]:
     """The customer pressed "Not solved": reopen within 48 h of the resolution."""

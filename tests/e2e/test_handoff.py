@@ -237,3 +237,26 @@ async def test_group_without_topics_falls_back_to_replying_to_the_card(
     tk2 = await file_direct(desk, emu, customer_id=5602)
     assert tk2.card_message_id
     assert [m["text"] for m in emu.sent(GROUP)].count(notice) == 1
+
+
+async def test_an_edited_customer_message_keeps_both_wordings(
+        emu: Emulator, staffdesk: App) -> None:
+    tk = await file_direct(staffdesk, emu)
+    customer = emu.user(5601)
+    sent = await customer.send_text("明天上午都在家")
+    await settle(staffdesk, emu)
+    await customer.edit_text(sent["message_id"], "明天下午才在家")
+    await settle(staffdesk, emu)
+    [notice] = [m for m in emu.sent(GROUP, message_thread_id=tk.topic_id)
+                if "明天下午才在家" in (m.get("text") or "")]
+    assert notice["text"] == plain("zh_CN", "staff.customer_edited", text="明天下午才在家")
+    [copied] = [m for m in emu.sent(GROUP, message_thread_id=tk.topic_id)
+                if m.get("text") == "明天上午都在家"]
+    assert notice["reply_to_message"]["message_id"] == copied["message_id"]
+    async with staffdesk.db.uow() as uow:
+        texts = [x.text for x in await uow.repos.tickets.messages(tk.id)]
+        [edit] = [h.details for h in await uow.repos.tickets.history(tk.id)
+                  if h.event == "customer_edited"]
+    assert "明天上午都在家" in texts and "明天下午才在家" in texts  # both kept
+    assert (edit["before"], edit["after"]) == ("明天上午都在家", "明天下午才在家")
+    assert_no_rejections(emu)
