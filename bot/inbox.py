@@ -120,7 +120,7 @@ class InboxWorker:
         # Optimistic first: one transaction and no savepoints (two statements fewer per
         # update). Only when an update fails is the batch redone with a savepoint per update,
         # so one bad update cannot take the others' writes with it.
-        if len(batch) > 1 and await self._process_fast(batch):
+        if await self._process_fast(batch):
             return
         await self._process_careful(batch)
 
@@ -128,54 +128,53 @@ class InboxWorker:
         """The whole batch in one transaction; False (all rolled back) if any update fails."""
         async with self.db.uow() as uow:
             for item in batch:
-                update = Update.de_json(json.loads(item.payload), self.application.bot)
-                sc = scope.UpdateScope(uow)
-                token = scope.enter(sc)
-                try:
-                    await self.application.process_update(update)
-                except Exception as exc:  # handled by the careful pass
-                    sc.error = exc
-                finally:
-                    scope.leave(token)
-                if sc.error is not None:
+                if await self._handle(uow, self._parse(item)) is not None:
                     uow.repos.outbox.discard()
                     return False  # leaving without commit rolls the whole batch back
-            await uow.repos.inbox.mark_done([i.update_id for i in batch], self.clock.now())
-            await uow.commit()
-        self.processed += len(batch)
-        self.metrics.updates_processed.inc(len(batch))
+            await self._finish(uow, [i.update_id for i in batch])
         return True
 
     async def _process_careful(self, batch: list[StoredUpdate]) -> None:
         async with self.db.uow() as uow:
-            done: list[int] = []
-            for item in batch:
-                if await self._process_one(uow, item):
-                    done.append(item.update_id)
-            await uow.repos.inbox.mark_done(done, self.clock.now())
-            await uow.commit()
+            done = [item.update_id for item in batch if await self._process_one(uow, item)]
+            await self._finish(uow, done)
+
+    async def _finish(self, uow: UnitOfWork, done: list[int]) -> None:
+        """Mark the processed updates in the same transaction as their effects, and commit."""
+        await uow.repos.inbox.mark_done(done, self.clock.now())
+        await uow.commit()
         self.processed += len(done)
         self.metrics.updates_processed.inc(len(done))
 
-    async def _process_one(self, uow: Any, item: StoredUpdate) -> bool:
+    def _parse(self, item: StoredUpdate) -> Update:
+        return Update.de_json(json.loads(item.payload), self.application.bot)
+
+    async def _handle(self, uow: UnitOfWork, update: Update) -> BaseException | None:
+        """Run PTB's handlers for one update inside `uow`; the error, if one failed."""
+        sc = scope.UpdateScope(uow)
+        token = scope.enter(sc)
+        try:
+            await self.application.process_update(update)
+        except Exception as exc:  # a handler bug must not stop the desk
+            sc.error = exc
+        finally:
+            scope.leave(token)
+        return sc.error
+
+    async def _process_one(self, uow: UnitOfWork, item: StoredUpdate) -> bool:
         """Run the handlers in a savepoint; on failure undo their writes and record the error."""
-        update = Update.de_json(json.loads(item.payload), self.application.bot)
+        update = self._parse(item)
         error: BaseException | None = None
         for _ in range(self.tries):
-            sc = scope.UpdateScope(uow)
             async with uow.session.begin_nested() as savepoint:
-                token = scope.enter(sc)
-                try:
-                    await self.application.process_update(update)
-                    if sc.error is None:
+                error = await self._handle(uow, update)
+                if error is None:
+                    try:
                         await uow.flush()
-                except Exception as exc:  # a handler bug must not stop the desk
-                    sc.error = exc
-                finally:
-                    scope.leave(token)
-                if sc.error is None:
+                    except Exception as exc:  # e.g. a constraint the handler's rows broke
+                        error = exc
+                if error is None:
                     return True
-                error = sc.error
                 uow.repos.outbox.discard()
                 await savepoint.rollback()
         self.failed += 1
