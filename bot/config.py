@@ -37,6 +37,13 @@ def _duration(v: Any) -> Duration:
 DurationField = Annotated[Any, AfterValidator(_duration)]
 
 
+def _no_duplicates(what: str, values: list[Any]) -> None:
+    dup = sorted({x for x in values if values.count(x) > 1})
+    if dup:
+        shown = repr(dup[0]) if isinstance(dup[0], str) else str(dup[0])
+        raise ValueError(f"{what} {shown} appears more than once")
+
+
 class _Strict(BaseModel):
     # Unknown keys are typos: say so instead of silently ignoring them.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -162,10 +169,7 @@ class CategoryEntry(_Strict):
     @field_validator("fields")
     @classmethod
     def _unique_fields(cls, v: list[FieldEntry]) -> list[FieldEntry]:
-        keys = [f.key for f in v]
-        dup = {k for k in keys if keys.count(k) > 1}
-        if dup:
-            raise ValueError(f"field key {sorted(dup)[0]!r} appears more than once")
+        _no_duplicates("field key", [f.key for f in v])
         return v
 
 
@@ -245,10 +249,7 @@ class FileConfig(_Strict):
             raise ValueError("at least one category is needed")
         if len(v) > 40:
             raise ValueError("at most 40 categories (they become buttons)")
-        keys = [c.key for c in v]
-        dup = {k for k in keys if keys.count(k) > 1}
-        if dup:
-            raise ValueError(f"category key {sorted(dup)[0]!r} appears more than once")
+        _no_duplicates("category key", [c.key for c in v])
         return v
 
     @field_validator("timezone")
@@ -264,9 +265,7 @@ class FileConfig(_Strict):
     @classmethod
     def _roster(cls, v: list[StaffEntry]) -> list[StaffEntry]:
         ids = [s.telegram_id for s in v]
-        dup = {i for i in ids if ids.count(i) > 1}
-        if dup:
-            raise ValueError(f"telegram_id {sorted(dup)[0]} appears more than once")
+        _no_duplicates("telegram_id", ids)
         for s in v:
             if s.supervisor is not None and s.supervisor not in ids:
                 raise ValueError(

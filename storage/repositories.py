@@ -99,12 +99,6 @@ class InboxRepo(_Repo):
         )
         return [StoredUpdate(*r) for r in rows]
 
-    async def is_pending(self, update_id: int) -> bool:
-        """True while the update still waits to be processed."""
-        st = await self.session.scalar(
-            select(InboxUpdate.status).where(InboxUpdate.update_id == update_id))
-        return st == "pending"
-
     async def mark_done(self, update_ids: list[int], now: datetime) -> None:
         """Mark processed updates (in the same transaction as their effects)."""
         if update_ids:
@@ -303,11 +297,6 @@ class TimerRepo(_Repo):
     async def get(self, timer_id: int) -> Timer | None:
         """One timer."""
         return await self.session.get(Timer, timer_id)
-
-    async def next_due(self) -> datetime | None:
-        """When the earliest pending timer is due."""
-        return await self.session.scalar(
-            select(func.min(Timer.due_at)).where(Timer.status == "pending"))
 
     async def cancel(self, *, ticket_id: int | None = None, chat_id: int | None = None,
                      kinds: tuple[str, ...] = ()) -> None:

@@ -16,12 +16,3 @@ async def register(uow: UnitOfWork, clock: Clock, user_id: int, first_name: str,
     if c.unreachable:  # they wrote to us, so they unblocked the bot: staff are told again
         c.unreachable = False
     return c
-
-
-async def set_language(uow: UnitOfWork, clock: Clock, user_id: int, language: str) -> Customer:
-    """Switch a customer's language."""
-    c = await uow.repos.customers.get(user_id)
-    if c is None:
-        raise LookupError("unknown customer")
-    c.language, c.updated_at = language, clock.now()
-    return c
