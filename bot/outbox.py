@@ -142,6 +142,7 @@ class Sender:
         return not self._known and not self._inflight and not self._results
 
     async def _fetch(self) -> None:
+        self.limiter.prune(time.monotonic())  # at most about once a second
         now = self.clock.now()
         async with self.db.uow() as uow:
             rows = [r for r in await uow.repos.outbox.due(now, self.fetch_size)

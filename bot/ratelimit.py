@@ -73,6 +73,13 @@ class RateLimiter:
         if chat_id < 0 and self.per_group:
             self._win(self._groups, chat_id, self.per_group, 60.0).times.append(now)
 
+    def prune(self, now: float) -> None:
+        """Forget chats with nothing in their window (memory stays bounded by active chats)."""
+        for windows in (self._chats, self._groups):
+            for key in [k for k, w in windows.items() if not w.times
+                        or now - w.times[-1] >= w.span]:
+                del windows[key]
+
     @staticmethod
     def _win(d: dict[int, _Window], key: int, limit: float, span: float) -> _Window:
         w = d.get(key)

@@ -52,3 +52,14 @@ def test_overall_limit_is_paced_not_burst() -> None:
     assert min(gaps) >= 0.75 / 30  # never two calls closer than 75 % of the average spacing
     # and no 1-second window ever holds more than 30
     assert max(sum(1 for t in sent if s <= t < s + 1) for s in sent) <= 30
+
+
+def test_idle_chats_are_forgotten() -> None:
+    rl = RateLimiter(0, 1, 20)
+    for chat in range(1000):
+        rl.record(chat, "sendMessage", 0.0)
+    rl.record(-100, "sendMessage", 0.0)
+    rl.prune(0.5)
+    assert rl.wait(5, "sendMessage", 0.5) > 0  # still inside its window: kept
+    rl.prune(61.5)
+    assert not rl._chats and not rl._groups
