@@ -62,16 +62,23 @@ def clip(text: str, limit: int, lang: str) -> str:
 def send_text(out: OutboxRepo, chat_id: int, text: str, *,
               keyboard: Keyboard | None = None, reply_markup: dict[str, Any] | None = None,
               thread_id: int | None = None, ticket_id: int | None = None,
-              purpose: str | None = None) -> None:
+              purpose: str | None = None, reply_to: int | None = None) -> None:
     """Queue an HTML message, with an inline keyboard (or another reply_markup) if given."""
     payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
     if keyboard:
         payload["reply_markup"] = {"inline_keyboard": keyboard}
     elif reply_markup:
         payload["reply_markup"] = reply_markup
-    if thread_id:
-        payload["message_thread_id"] = thread_id
+    thread_and_reply(payload, thread_id, reply_to)
     out.enqueue(chat_id, "sendMessage", payload, ticket_id=ticket_id, purpose=purpose)
+
+
+def thread_and_reply(p: dict[str, Any], thread_id: int | None, reply_to: int | None) -> None:
+    """Place a call in a forum topic and/or as a reply (kept if the original is gone)."""
+    if thread_id:
+        p["message_thread_id"] = thread_id
+    if reply_to:
+        p["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
 
 
 def greeting(out: OutboxRepo, chat_id: int, lang: str, first_name: str) -> None:

@@ -11,7 +11,7 @@ from bot.i18n import t
 from bot.services import handoff
 from bot.services import staff_out as so
 from handlers import callback_data as cb
-from handlers.render import MAX_TEXT, clip, esc, visible_len
+from handlers.render import MAX_TEXT, clip, esc, send_text, thread_and_reply, visible_len
 from storage.repositories import OutboxRepo
 
 _TAG = re.compile(r"<[^>]+>")
@@ -46,7 +46,7 @@ def render(out: OutboxRepo, effects: list[so.Effect]) -> None:
         elif isinstance(e, so.Copy):
             p: dict[str, Any] = {"chat_id": e.chat_id, "from_chat_id": e.from_chat_id,
                                  "message_id": e.message_id}
-            _thread_and_reply(p, e.thread_id, e.reply_to)
+            thread_and_reply(p, e.thread_id, e.reply_to)
             out.enqueue(e.chat_id, "copyMessage", p, ticket_id=e.ticket_id, purpose=e.purpose)
         elif isinstance(e, so.Call):
             out.enqueue(e.chat_id, e.method, dict(e.params), ticket_id=e.ticket_id,
@@ -79,32 +79,22 @@ def _keyboard(e_lang: str, rows: tuple[tuple[so.Button, ...], ...]) -> list[list
     return kb
 
 
-def _thread_and_reply(p: dict[str, Any], thread_id: int | None, reply_to: int | None) -> None:
-    if thread_id:
-        p["message_thread_id"] = thread_id
-    if reply_to:
-        p["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
-
-
 def _say(out: OutboxRepo, e: so.Say) -> None:
     text = t(e.lang, e.key, **_escaped(e.values))
     if visible_len(text) > MAX_TEXT:
         text = esc(clip(_plain(text), MAX_TEXT - 50, e.lang))
-    p: dict[str, Any] = {"chat_id": e.chat_id, "text": text, "parse_mode": "HTML"}
-    if e.buttons:
-        p["reply_markup"] = {"inline_keyboard": _keyboard(e.lang, e.buttons)}
-    elif e.force_reply:
-        p["reply_markup"] = {"force_reply": True, "selective": True}
-    _thread_and_reply(p, e.thread_id, e.reply_to)
-    out.enqueue(e.chat_id, "sendMessage", p, ticket_id=e.ticket_id, purpose=e.purpose)
+    send_text(out, e.chat_id, text,
+              keyboard=_keyboard(e.lang, e.buttons) if e.buttons else None,
+              reply_markup={"force_reply": True, "selective": True} if e.force_reply else None,
+              thread_id=e.thread_id, ticket_id=e.ticket_id, purpose=e.purpose,
+              reply_to=e.reply_to)
 
 
 def _relay(out: OutboxRepo, e: so.Relay) -> None:
     header = t(e.lang, "customer.relay_header", name=esc(e.author))
     body = esc(e.text) if e.text else ""
     p: dict[str, Any] = {"chat_id": e.chat_id, "parse_mode": "HTML"}
-    if e.reply_to:
-        p["reply_parameters"] = {"message_id": e.reply_to, "allow_sending_without_reply": True}
+    thread_and_reply(p, None, e.reply_to)
     if e.kind == "text" or not e.file_id:
         p["text"] = header + "\n" + esc(clip(e.text or "", MAX_TEXT - 100, e.lang))
         method = "sendMessage"
