@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import os
 import re
 import sys
 from pathlib import Path
@@ -95,7 +96,9 @@ async def run_sandbox(config: Config, *, port: int = 0, user_id: int = 5001,
     emu = Emulator(token=SANDBOX_TOKEN)
     await emu.start(port=port)
     env = config.env
-    db_url = env.database_url if "DATABASE_URL" in _environ() else "sqlite+aiosqlite:///sandbox.db"
+    # A database the person chose is used; otherwise the sandbox keeps to its own file.
+    chosen = any(k.upper() == "DATABASE_URL" for k in os.environ)
+    db_url = env.database_url if chosen else "sqlite+aiosqlite:///sandbox.db"
     cfg = config.model_copy(update={
         "env": EnvSettings(telegram_bot_token=SANDBOX_TOKEN, telegram_api_url=emu.base_url,
                            database_url=db_url),
@@ -141,9 +144,3 @@ async def _settle(emu: Emulator, app: App, within: float = 15.0) -> None:
         await app.sender.drain(within=max(0.1, end - loop.time()))
     except TimeoutError:
         pass  # show what has arrived; the rest appears after the next line
-
-
-def _environ() -> dict[str, str]:
-    import os
-
-    return {k.upper(): v for k, v in os.environ.items()}

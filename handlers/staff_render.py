@@ -51,6 +51,8 @@ def render(out: OutboxRepo, effects: list[so.Effect]) -> None:
         elif isinstance(e, so.Call):
             out.enqueue(e.chat_id, e.method, dict(e.params), ticket_id=e.ticket_id,
                         purpose=e.purpose)
+        elif isinstance(e, so.Transcript):
+            _transcript(out, e)
         elif isinstance(e, so.Alert):
             out.enqueue(e.chat_id, "answerCallbackQuery", {
                 "callback_query_id": e.query_id, "show_alert": e.alert,
@@ -105,6 +107,28 @@ def _relay(out: OutboxRepo, e: so.Relay) -> None:
             e.file_id
         p["caption"] = header + ("\n" + esc(clip(e.text or "", 900, e.lang)) if body else "")
     out.enqueue(e.chat_id, method, p, ticket_id=e.ticket_id, purpose=e.purpose)
+
+
+_MARKS = {"note": "📝", "out": "→", "in": "←"}
+_CHUNK = 3000  # characters of transcript per message, well under Telegram's 4096
+
+
+def _transcript(out: OutboxRepo, e: so.Transcript) -> None:
+    """The transcript in as many messages as it needs, oldest first."""
+    customer = t(e.lang, "staff.history_customer")
+    lines = [f"{x.at:%m-%d %H:%M} {_MARKS.get(x.direction, '·')} {x.author or customer}: "
+             f"{x.text or '[' + x.kind + ']'}"[:_CHUNK] for x in e.lines] or ["—"]
+    chunks, cur = [], ""
+    for line in lines:
+        if cur and len(cur) + len(line) > _CHUNK:
+            chunks.append(cur)
+            cur = ""
+        cur += line + "\n"
+    chunks.append(cur)
+    for i, chunk in enumerate(chunks, 1):
+        _say(out, so.Say(e.chat_id, "staff.history",
+                         {"ref": e.ref, "part": i, "parts": len(chunks), "text": chunk.rstrip()},
+                         e.lang, thread_id=e.thread_id, ticket_id=e.ticket_id))
 
 
 def card_text(v: so.CardView, lang: str) -> str:

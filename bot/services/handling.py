@@ -13,7 +13,18 @@ from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, auth
 from bot.services import handoff
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
-from bot.services.staff_out import Alert, Button, Call, Card, Copy, Effect, Relay, Say
+from bot.services.staff_out import (
+    Alert,
+    Button,
+    Call,
+    Card,
+    Copy,
+    Effect,
+    Relay,
+    Say,
+    Transcript,
+    TranscriptLine,
+)
 from storage.models import Staff, Ticket
 from storage.uow import UnitOfWork
 
@@ -379,23 +390,13 @@ async def _note_command(c: Ctx) -> None:
 
 
 async def _history(c: Ctx) -> None:
-    lines = []
     names = {s.id: s.name for s in await c.uow.repos.staff.all()}
-    for msg in await c.uow.repos.tickets.messages(c.t.id):
-        who = ("客户" if c.lang == "zh_CN" else "Customer") if msg.direction == "in" else \
-            names.get(msg.author_id or 0, str(msg.author_id))
-        mark = {"note": "📝", "out": "→", "in": "←"}.get(msg.direction, "·")
-        at = c.desk.calendar.local(msg.at).strftime("%m-%d %H:%M")
-        lines.append(f"{at} {mark} {who}: {msg.text or '[' + msg.kind + ']'}")
-    chunks, cur = [], ""
-    for line in lines or ["—"]:
-        if len(cur) + len(line) > 3000 and cur:
-            chunks.append(cur)
-            cur = ""
-        cur += line[:3000] + "\n"
-    chunks.append(cur)
-    for i, chunk in enumerate(chunks, 1):
-        c.topic("staff.history", ref=c.t.ref, part=i, parts=len(chunks), text=chunk.rstrip())
+    lines = tuple(TranscriptLine(c.desk.calendar.local(m.at), m.direction,
+                                 None if m.direction == "in"
+                                 else names.get(m.author_id or 0, str(m.author_id)),
+                                 m.text, m.kind)
+                  for m in await c.uow.repos.tickets.messages(c.t.id))
+    c.out.append(Transcript(c.m.chat_id, c.t.ref, lines, c.lang, c.m.thread_id, c.t.id))
 
 
 async def _cancel_pending(c: Ctx) -> None:

@@ -123,4 +123,27 @@ class Alert:
     alert: bool = False
 
 
-Effect = Say | Copy | Relay | Card | Call | Alert
+@dataclass(frozen=True)
+class TranscriptLine:
+    """One line of a ticket's transcript; `author` None is the customer."""
+
+    at: datetime
+    direction: str  # in | out | note
+    author: str | None
+    text: str | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The whole transcript of a ticket, shown in its topic (/history)."""
+
+    chat_id: int
+    ref: str
+    lines: tuple[TranscriptLine, ...]
+    lang: str
+    thread_id: int | None = None
+    ticket_id: int | None = None
+
+
+Effect = Say | Copy | Relay | Card | Call | Alert | Transcript
