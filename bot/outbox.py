@@ -69,6 +69,7 @@ class Sender:
         self._inflight = 0
         self._results: list[_Result] = []
         self._stopping = False
+        self._pruned = 0.0
         self.sent_count = 0
         self.rate_limited_count = 0
 
@@ -142,7 +143,9 @@ class Sender:
         return not self._known and not self._inflight and not self._results
 
     async def _fetch(self) -> None:
-        self.limiter.prune(time.monotonic())  # at most about once a second
+        if time.monotonic() - self._pruned >= 1.0:  # a sweep a second, not one per wake
+            self._pruned = time.monotonic()
+            self.limiter.prune(self._pruned)
         now = self.clock.now()
         async with self.db.uow() as uow:
             rows = [r for r in await uow.repos.outbox.due(now, self.fetch_size)
