@@ -64,7 +64,7 @@ class InboxWorker:
         self.tries = tries
         self._queue: deque[StoredUpdate] = deque()
         self._event = asyncio.Event()
-        self._last_id = -1
+        self._last_id = 0  # update ids are positive
         self._busy = False
         self.processed = 0
         self.failed = 0
@@ -81,7 +81,7 @@ class InboxWorker:
 
     @property
     def last_update_id(self) -> int:
-        """The highest update id handed to this worker (-1 before the first)."""
+        """The highest update id handed to this worker (0 before the first)."""
         return self._last_id
 
     @property

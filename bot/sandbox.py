@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import os
 import re
@@ -116,7 +117,8 @@ async def run_sandbox(config: Config, *, port: int = 0, user_id: int = 5001,
     try:
         await user.send_text("/start")
         while True:
-            await _settle(emu, app)
+            with contextlib.suppress(TimeoutError):  # show what arrived; the rest comes later
+                await settle(emu, app)
             for text in term.refresh():
                 print(text, flush=True)
             line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -131,16 +133,17 @@ def _read(path: str) -> bytes:
     return Path(path).expanduser().read_bytes()
 
 
-async def _settle(emu: Emulator, app: App, within: float = 15.0) -> None:
-    """Wait until the bot has handled what was typed and sent every reply (limits included)."""
+async def settle(emu: Emulator, app: App, within: float = 15.0) -> None:
+    """Wait until the bot has handled every injected update and sent every reply.
+
+    The worker must have been handed the newest update, not just the poller have received it;
+    raises TimeoutError when that takes longer than `within` seconds.
+    """
     loop = asyncio.get_running_loop()
     end = loop.time() + within
-    await asyncio.sleep(0.05)
-    # Polls two independent parts (emulator queue, worker); an interactive pace needs no event.
-    while loop.time() < end and (  # noqa: ASYNC110
-            app.worker.last_update_id < emu.last_update_id or not app.worker.idle):
-        await asyncio.sleep(0.05)
-    try:
-        await app.sender.drain(within=max(0.1, end - loop.time()))
-    except TimeoutError:
-        pass  # show what has arrived; the rest appears after the next line
+    # Polls two independent parts (emulator queue, worker): no single event covers both.
+    while app.worker.last_update_id < emu.last_update_id or not app.worker.idle:  # noqa: ASYNC110
+        if loop.time() > end:
+            raise TimeoutError("the bot did not take the updates in time")
+        await asyncio.sleep(0.01)
+    await app.sender.drain(within=max(0.1, end - loop.time()))

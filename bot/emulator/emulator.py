@@ -27,6 +27,7 @@ from .state import (
 )
 
 log = logging.getLogger(__name__)
+_FIRST_UPDATE_ID = 100_000_001
 _DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 FAULT_KINDS = ("429", "5xx", "timeout", "blocked", "chat_not_found")
 
@@ -192,7 +193,7 @@ class Emulator:
         self.webhook: Webhook | None = None
         self.allowed_updates: list[str] | None = None
         self.updates: deque[dict[str, Any]] = deque()
-        self._next_update_id = 100_000_001
+        self._next_update_id = _FIRST_UPDATE_ID
         self._next_file = 1
         self._next_query = 1
         self._update_event = asyncio.Event()
@@ -470,7 +471,7 @@ class Emulator:
     @property
     def last_update_id(self) -> int:
         """The id of the newest update created (0 before the first)."""
-        return self._next_update_id - 1
+        return 0 if self._next_update_id == _FIRST_UPDATE_ID else self._next_update_id - 1
 
     def pending_updates(self) -> int:
         """Updates queued and not yet confirmed/delivered."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot import sandbox
 from bot.app import App
 from bot.emulator import Emulator
 from bot.services import customers, handoff, tickets
@@ -86,12 +87,7 @@ async def ticket(desk: App, ticket_id: int) -> Ticket:
 
 async def settle(desk: App, emu: Emulator) -> None:
     """Wait until every injected update is processed and every reply delivered."""
-    # The worker must have been handed the newest update (not just the poller received it).
-    for _ in range(500):
-        if desk.worker.last_update_id >= emu.last_update_id and desk.worker.idle:
-            break
-        await asyncio.sleep(0.01)
-    await desk.sender.drain()
+    await sandbox.settle(emu, desk)
 
 
 def card_of(emu: Emulator, t: Ticket) -> dict[str, Any]:
