@@ -11,6 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from bot.config import Config, ConfigError, load_config
+from bot.domain.chain import ChainError
 
 EXIT_CONFIG = 2
 
@@ -97,9 +98,18 @@ def main(argv: list[str] | None = None) -> int:
 def _run(config: Config) -> int:
     from bot.app import App
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(App(config).run_forever())
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(App(config).run_forever())
+    except ChainError as err:  # the roster in the file, checked against the database
+        return _config_error(config, err)
     return 0
+
+
+def _config_error(config: Config, err: Exception) -> int:
+    print(f"complaint-bot: config error: {config.source or 'config'}: staff: {err}",
+          file=sys.stderr)
+    return EXIT_CONFIG
 
 
 async def _staff(config: Config, args: argparse.Namespace) -> int:
@@ -132,6 +142,8 @@ async def _staff(config: Config, args: argparse.Namespace) -> int:
     except roster.RosterError as err:
         print(f"complaint-bot: {err}", file=sys.stderr)
         return 1
+    except ChainError as err:
+        return _config_error(config, err)
     finally:
         await engine.dispose()
     print(f"{'telegram_id':>12}  {'role':<10} {'supervisor':>12}  {'active':<6} name "

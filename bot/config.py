@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.chain import check_cycles
 from bot.domain.durations import Duration, parse_duration
 
 ROLES = ("steward", "supervisor", "manager", "committee", "admin")
@@ -264,14 +265,10 @@ class FileConfig(_Strict):
     @field_validator("staff")
     @classmethod
     def _roster(cls, v: list[StaffEntry]) -> list[StaffEntry]:
-        ids = [s.telegram_id for s in v]
-        _no_duplicates("telegram_id", ids)
-        for s in v:
-            if s.supervisor is not None and s.supervisor not in ids:
-                raise ValueError(
-                    f"supervisor {s.supervisor} of {s.telegram_id} is not in the roster")
-            if s.supervisor == s.telegram_id:
-                raise ValueError(f"{s.telegram_id} cannot be their own supervisor")
+        _no_duplicates("telegram_id", [s.telegram_id for s in v])
+        # A supervisor may also be someone already on the roster (the database), so an
+        # unknown one is found at bootstrap; a cycle is wrong whatever the database holds.
+        check_cycles([(s.telegram_id, s.supervisor) for s in v])
         return v
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.config import ROLES, StaffEntry
+from bot.domain.chain import insertion_order
 from storage.models import Staff
 from storage.uow import UnitOfWork
 
@@ -37,13 +38,17 @@ async def bootstrap(uow: UnitOfWork, clock: Clock, entries: Iterable[StaffEntry]
     """Insert the TOML roster entries that are not in the database yet; returns how many.
 
     Existing rows are left alone: once someone is on the roster, `complaint-bot staff` and
-    /staff manage them, and a restart must not undo those changes.
+    /staff manage them, and a restart must not undo those changes. Raises ChainError (a
+    configuration mistake) when a supervisor names nobody or the supervisors form a cycle.
     """
     entries = list(entries)
+    known = {s.id for s in await uow.repos.staff.all()}
     added = 0
-    # Supervisors first, so the foreign key to them holds whatever order the file uses.
-    for e in sorted(entries, key=lambda e: e.supervisor is not None):
-        if await uow.repos.staff.get(e.telegram_id) is None:
+    # Supervisors before the people under them, at any depth and in any file order, so the
+    # foreign key to them holds.
+    for i in insertion_order([(e.telegram_id, e.supervisor) for e in entries], known):
+        e = entries[i]
+        if e.telegram_id not in known:
             uow.repos.staff.add(Staff(id=e.telegram_id, name=e.name, role=e.role,
                                       supervisor_id=e.supervisor, categories=list(e.categories),
                                       areas=list(e.areas), email=e.email, active=True,
@@ -65,6 +70,9 @@ async def add(uow: UnitOfWork, clock: Clock, telegram_id: int, name: str, role: 
             raise RosterError("nobody can be their own supervisor")
         if await uow.repos.staff.get(supervisor) is None:
             raise RosterError(f"supervisor {supervisor} is not on the roster")
+        if await _reports_to(uow, supervisor, telegram_id):
+            raise RosterError(f"{supervisor} already reports to {telegram_id}: that would make "
+                              "the supervisors a cycle")
     s = await uow.repos.staff.get(telegram_id)
     if s is None:
         s = uow.repos.staff.add(Staff(id=telegram_id, created_at=clock.now()))
@@ -98,6 +106,18 @@ async def _get(uow: UnitOfWork, telegram_id: int) -> Staff:
     if s is None:
         raise RosterError(f"{telegram_id} is not on the roster")
     return s
+
+
+async def _reports_to(uow: UnitOfWork, person: int, boss: int) -> bool:
+    """True when `boss` is somewhere above `person` in the supervisor chain."""
+    seen: set[int] = set()
+    s = await uow.repos.staff.get(person)
+    while s is not None and s.supervisor_id is not None and s.id not in seen:
+        if s.supervisor_id == boss:
+            return True
+        seen.add(s.id)
+        s = await uow.repos.staff.get(s.supervisor_id)
+    return False
 
 
 def _check_role(role: str) -> None:
