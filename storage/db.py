@@ -21,6 +21,9 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for a DATABASE_URL, configured for durability and concurrency."""
+    # Parameters are customers' names, phone numbers and stories: keep them out of SQLAlchemy's
+    # error messages, which end up in log.exception tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                      **kwargs)
