@@ -63,7 +63,7 @@ class IntakeForm:
     """The configured category tree and limits; built once at start-up."""
 
     categories: tuple[Category, ...]
-    max_facts_length: int = 3000
+    max_facts_length: int = 50_000
     phone_region: str = "CN"
     _by_key: dict[str, Category] = field(default_factory=dict, compare=False, repr=False)
 
@@ -149,12 +149,16 @@ def facts_length(answers: dict[str, Any]) -> int:
 
 
 def check_fact(answers: dict[str, Any], text: str, max_length: int) -> None:
-    """Refuse an empty message or one that would take the story past the maximum."""
+    """Refuse an empty message, or any message once the story has reached the maximum.
+
+    A message is kept whole or not at all, never cut: one that arrives while there is room is
+    accepted even if it takes the story past the maximum (one Telegram message is at most 4,096
+    characters, so the story ends within one message of the limit).
+    """
     if not text.strip():
         raise InvalidAnswer("empty")
-    left = max_length - facts_length(answers)
-    if len(text) > left:
-        raise InvalidAnswer("too_long", limit=max_length, left=max(left, 0))
+    if facts_length(answers) >= max_length:
+        raise InvalidAnswer("story_full", limit=max_length)
 
 
 def short_text(text: str | None) -> str:

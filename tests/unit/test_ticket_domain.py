@@ -88,12 +88,13 @@ def test_editing_returns_to_the_summary_unless_something_is_missing() -> None:
 
 def test_fact_limits() -> None:
     a = {"facts": [{"text": "x" * 90}]}
-    with pytest.raises(f.InvalidAnswer) as e:
-        f.check_fact(a, "y" * 11, 100)
-    assert e.value.reason == "too_long" and e.value.hints["left"] == 10
+    f.check_fact(a, "y" * 4096, 100)  # a message is kept whole while there is room
     with pytest.raises(f.InvalidAnswer):
         f.check_fact(a, " \n ", 100)
-    f.check_fact(a, "y" * 10, 100)
+    full = {"facts": [{"text": "x" * 90}, {"text": "y" * 4096}]}
+    with pytest.raises(f.InvalidAnswer) as e:
+        f.check_fact(full, "z", 100)  # only a story that reached the maximum refuses more
+    assert e.value.reason == "story_full" and e.value.hints["limit"] == 100
 
 
 def test_phone_answers() -> None:
