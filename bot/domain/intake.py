@@ -10,6 +10,7 @@ the summary).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -159,6 +160,24 @@ def check_fact(answers: dict[str, Any], text: str, max_length: int) -> None:
         raise InvalidAnswer("empty")
     if facts_length(answers) >= max_length:
         raise InvalidAnswer("story_full", limit=max_length)
+
+
+def record_edit(answers: dict[str, Any], message_id: int, text: str, at: datetime
+                ) -> dict[str, Any]:
+    """Answers after the customer edited a message while filing: the story takes the new
+    wording, and every edit is kept (with the old wording when it was part of the story).
+
+    Returns a new dict; the draft's answers are not changed in place.
+    """
+    out = copy.deepcopy(answers)
+    before = None
+    for f in [*(out.get("facts") or []), *(out.get("pending") or [])]:
+        if f.get("mid") == message_id:
+            before, f["text"] = f.get("text"), text
+            break
+    out.setdefault("edits", []).append({"message_id": message_id, "before": before,
+                                        "after": text, "at": at.isoformat()})
+    return out
 
 
 def short_text(text: str | None) -> str:

@@ -138,3 +138,16 @@ def test_abuse_detection() -> None:
     assert d.is_abusive("混账东西")  # configured words count too
     assert not d.is_abusive("漏水三天了,太让人生气了")
     assert not d.is_abusive(None)
+
+
+def test_an_edit_while_filing_updates_the_story_and_is_kept() -> None:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    a = {"facts": [{"kind": "text", "text": "三天", "mid": 7}]}
+    out = f.record_edit(a, 7, "五天", at)
+    assert out["facts"][0]["text"] == "五天" and a["facts"][0]["text"] == "三天"  # a copy
+    assert out["edits"] == [{"message_id": 7, "before": "三天", "after": "五天",
+                             "at": at.isoformat()}]
+    other = f.record_edit(out, 9, "3栋 1202", at)  # not part of the story: kept as an edit
+    assert other["facts"] == out["facts"] and other["edits"][-1]["before"] is None
