@@ -8,7 +8,13 @@ from bot.app import App
 from bot.emulator import Emulator
 from bot.i18n import t
 from tests.e2e.handoff_helpers import GROUP, OTHER, STEWARD, file_direct, settle, ticket
-from tests.e2e.intake_helpers import Chat, assert_no_rejections, buttons, plain
+from tests.e2e.intake_helpers import (
+    Chat,
+    assert_no_rejections,
+    buttons,
+    plain,
+    told_to_confirm,
+)
 
 # 4,096 characters in sentences and paragraphs, an emoji (two UTF-16 units) and HTML specials.
 SENTENCE = "楼上漏水 <三天> & 天花板都泡了😀。"
@@ -92,13 +98,7 @@ async def test_a_long_story_is_accepted_read_back_and_kept_whole(
     [more] = await chat.say(LONG)
     assert more["text"] == t("zh_CN", "intake.facts.more")  # accepted, not refused
     await chat.say(second)
-    await chat.press("done")
-    await chat.press("out", "repair")
-    await chat.say("3栋 1201")
-    await chat.press("abt", "no")
-    await chat.press("pname")
-    await chat.contact("+8613812345678")
-    readback = await chat.press("prev", "no", count=3)
+    readback = await told_to_confirm(chat, count=3)
     text = "".join(_texts(readback))
     assert LONG.replace("\n", "") in text.replace("\n", "")
     assert second.replace("\n", "") in text.replace("\n", "")

@@ -9,7 +9,7 @@ import pytest
 
 from bot.emulator import Emulator
 from bot.i18n import t
-from tests.e2e.intake_helpers import Chat, assert_no_rejections, to_confirm
+from tests.e2e.intake_helpers import Chat, assert_no_rejections, to_confirm, told_to_confirm
 
 
 async def _ticket(app: Any, customer_id: int) -> tuple[Any, list[Any]]:
@@ -30,13 +30,7 @@ async def test_an_edit_while_filing_reaches_the_ticket_with_both_wordings(
     first = await chat.user.send_text("楼上漏水,已经三天了")
     await emu.wait_for_sent(chat.id, count=len(chat.messages()) + 1)
     await chat.user.edit_text(first["message_id"], "楼上漏水,已经五天了,天花板塌了一块")
-    await chat.press("done")
-    await chat.press("out", "repair")
-    await chat.say("3栋 1201")
-    await chat.press("abt", "no")
-    await chat.press("pname")
-    await chat.contact("+8613812345678")
-    [readback] = await chat.press("prev", "no")
+    [readback] = await told_to_confirm(chat)
     assert "已经五天了" in readback["text"] and "已经三天了" not in readback["text"]
     await chat.press("ok")
     tk, history = await _ticket(desk, 5701)
