@@ -52,17 +52,30 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+# Libraries whose DEBUG/INFO output carries secrets or customer data, and the most they may say
+# whatever -v asks: httpx/httpcore log every request URL (the URL carries the bot token); PTB logs
+# call parameters (customers' texts and phone numbers) at DEBUG; aiosqlite logs every statement
+# with its parameters at DEBUG, and sqlalchemy.engine every statement and its parameters at
+# INFO (names, phone numbers, stories). -v is for our own modules.
+QUIET_LOGGERS = {"httpx": logging.WARNING, "httpcore": logging.WARNING,
+                 "telegram": logging.INFO, "alembic.runtime.plugins": logging.WARNING,
+                 "aiosqlite": logging.WARNING, "sqlalchemy": logging.WARNING,
+                 "asyncpg": logging.WARNING}
+
+
+def setup_logging(verbose: bool) -> None:
+    """Configure logging for the command: DEBUG with -v, never customer data at any level."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name, level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs every request URL, and the URL carries the bot token; PTB logs call
-    # parameters (customers' texts and phone numbers) at DEBUG. Neither belongs in our logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
-    logging.getLogger("telegram").setLevel(logging.INFO)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    setup_logging(args.verbose)
     if args.command is None:
         _parser().print_help()
         return 0

@@ -205,7 +205,7 @@ class IntakeSection(_Strict):
     """[intake] how the conversation behaves."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-    max_facts_length: int = Field(3000, ge=100, le=100_000)
+    max_facts_length: int = Field(50_000, ge=100, le=1_000_000)
     # Elapsed durations: these are about the customer's attention, not business time.
     reminder_after: DurationField = "30m"
     expire_after: DurationField = "24h"

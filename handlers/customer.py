@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from bot.i18n import language_for, t
 from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import conversation, handling, tickets
+from bot.services import conversation, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from handlers import callback_data as cb
@@ -125,13 +125,14 @@ def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
 
 
 async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An edited message: on a ticket both wordings are kept and staff see the new one."""
+    """An edited message: on a ticket both wordings are kept and staff see the new one; while
+    filing, the draft takes the new wording and the ticket's history the edit."""
     msg = update.edited_message
     if msg is None or msg.from_user is None or not (msg.text or msg.caption):
         return
     uow = current_uow()
-    effects = await handling.customer_edited(uow, deps(context).desk, msg.from_user.id,
-                                             msg.message_id, msg.text or msg.caption or "")
+    effects = await conversation.edited(uow, deps(context).desk, msg.from_user.id, msg.chat_id,
+                                        msg.message_id, msg.text or msg.caption or "")
     staff_render.render(uow.repos.outbox, effects)
 
 

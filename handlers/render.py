@@ -14,12 +14,11 @@ from bot.i18n import LANGUAGES, t
 from bot.services import views as v
 from bot.services.tickets import facts_text
 from handlers import callback_data as cb
+from handlers.split import CAPTION_LIMIT, TEXT_LIMIT, split_html, utf16_len, visible_len
 from storage.repositories import OutboxRepo
 
 Keyboard = list[list[dict[str, Any]]]
 
-# Telegram's limit is 4096 characters of visible text; stay under it with room for the frame.
-MAX_TEXT = 4096
 _TAG = re.compile(r"<[^>]+>")
 # C0 controls other than tab and newline (NUL among them) have no business in a chat bubble.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -33,22 +32,15 @@ def esc(text: str | None) -> str:
     return html.escape(_CONTROL.sub("\ufffd", text or ""), quote=False)
 
 
-def utf16_len(text: str) -> int:
-    """Length as Telegram counts it (characters outside the BMP count twice)."""
-    return len(text.encode("utf-16-le")) // 2
+def clip(text: str, limit: int, note: str) -> tuple[str, bool]:
+    """The head of raw text within `limit` UTF-16 units, and whether anything was left out.
 
-
-def visible_len(html_text: str) -> int:
-    """Visible length of HTML we rendered (customer text in it is always escaped)."""
-    return utf16_len(html.unescape(_TAG.sub("", html_text)))
-
-
-def clip(text: str, limit: int, lang: str) -> str:
-    """Shorten raw text to `limit` UTF-16 units, saying how much was left out."""
+    Only for a text that must stay one message (a card that is edited later); whatever is
+    clipped is sent in full elsewhere. `note` is the catalog text saying so, with {n}.
+    """
     if utf16_len(text) <= limit:
-        return text
-    more = t(lang, "common.clipped", n="{n}")
-    budget = max(limit - utf16_len(more) - 8, 0)
+        return text, False
+    budget = max(limit - utf16_len(note) - 8, 0)
     out, used = [], 0
     for ch in text:
         used += 2 if ord(ch) > 0xFFFF else 1
@@ -56,21 +48,51 @@ def clip(text: str, limit: int, lang: str) -> str:
             break
         out.append(ch)
     kept = "".join(out)
-    return kept + more.format(n=len(text) - len(kept))
+    return kept + note.format(n=len(text) - len(kept)), True
+
+
+def _parts(text: str, limit: int) -> list[str]:
+    """`text` cut to the limit; parts with nothing visible (Telegram refuses them) left out."""
+    parts = [p for p in split_html(text, limit) if html.unescape(_TAG.sub("", p)).strip()]
+    return parts or [text]
 
 
 def send_text(out: OutboxRepo, chat_id: int, text: str, *,
               keyboard: Keyboard | None = None, reply_markup: dict[str, Any] | None = None,
               thread_id: int | None = None, ticket_id: int | None = None,
               purpose: str | None = None, reply_to: int | None = None) -> None:
-    """Queue an HTML message, with an inline keyboard (or another reply_markup) if given."""
-    payload: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": "HTML"}
-    if keyboard:
-        payload["reply_markup"] = {"inline_keyboard": keyboard}
-    elif reply_markup:
-        payload["reply_markup"] = reply_markup
-    thread_and_reply(payload, thread_id, reply_to)
-    out.enqueue(chat_id, "sendMessage", payload, ticket_id=ticket_id, purpose=purpose)
+    """Queue an HTML message (several, in order, when it is longer than Telegram allows).
+
+    The first part is the reply and carries the purpose (its message id is the one recorded);
+    the keyboard (or other reply_markup) goes on the last, under the end of the text.
+    """
+    parts = _parts(text, TEXT_LIMIT)
+    for i, part in enumerate(parts):
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": part, "parse_mode": "HTML"}
+        last = i == len(parts) - 1
+        if keyboard and last:
+            payload["reply_markup"] = {"inline_keyboard": keyboard}
+        elif reply_markup and last:
+            payload["reply_markup"] = reply_markup
+        thread_and_reply(payload, thread_id, reply_to if i == 0 else None)
+        out.enqueue(chat_id, "sendMessage", payload, ticket_id=ticket_id,
+                    purpose=purpose if i == 0 else None)
+
+
+MEDIA_FIELD = {"sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice"}
+
+
+def send_media(out: OutboxRepo, chat_id: int, method: str, file_id: str, caption: str,
+               short_caption: str, *, ticket_id: int | None = None, purpose: str | None = None,
+               reply_to: int | None = None) -> None:
+    """Queue a photo/document/voice; a caption over Telegram's limit follows as text message(s)."""
+    fits = visible_len(caption) <= CAPTION_LIMIT
+    p: dict[str, Any] = {"chat_id": chat_id, MEDIA_FIELD[method]: file_id, "parse_mode": "HTML",
+                         "caption": caption if fits else short_caption}
+    thread_and_reply(p, None, reply_to)
+    out.enqueue(chat_id, method, p, ticket_id=ticket_id, purpose=purpose)
+    if not fits:
+        send_text(out, chat_id, caption, ticket_id=ticket_id)
 
 
 def thread_and_reply(p: dict[str, Any], thread_id: int | None, reply_to: int | None) -> None:
@@ -301,12 +323,12 @@ def summary(lang: str, a: dict[str, Any], form: IntakeForm) -> str:
         lines.append(t(lang, "intake.confirm.photos", n=photos))
     frame = t(lang, "intake.confirm.summary", facts=_SLOT, details="\n".join(lines))
     # The story is the long part: give it whatever room the rest leaves.
-    return _fill(frame, facts_text(a), lang)
+    return _fill(frame, facts_text(a))
 
 
-def _fill(frame: str, text: str, lang: str) -> str:
-    room = MAX_TEXT - visible_len(frame.replace(_SLOT, "")) - 16
-    return frame.replace(_SLOT, esc(clip(text, max(room, 100), lang)))
+def _fill(frame: str, text: str) -> str:
+    # The whole story, however long: send_text cuts it into as many messages as it needs.
+    return frame.replace(_SLOT, esc(text))
 
 
 # -- tickets ------------------------------------------------------------------------------
@@ -343,7 +365,7 @@ def _ticket_detail(out: OutboxRepo, chat_id: int, lang: str, view: v.TicketDetai
         for h in view.history[-30:])
     frame = t(lang, "tickets.detail", line=_status_line(lang, view.row, form), facts=_SLOT,
               history=history)
-    text = _fill(frame, view.facts, lang)
+    text = _fill(frame, view.facts)
     keyboard = [[button(t(lang, "tickets.urge"), cb.URGE, view.row.id)]] if view.row.active \
         else None
     send_text(out, chat_id, text, keyboard=keyboard)

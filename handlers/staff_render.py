@@ -11,7 +11,8 @@ from bot.i18n import t
 from bot.services import handoff
 from bot.services import staff_out as so
 from handlers import callback_data as cb
-from handlers.render import MAX_TEXT, clip, esc, send_text, thread_and_reply, visible_len
+from handlers.render import clip, esc, send_media, send_text, thread_and_reply
+from handlers.split import TEXT_LIMIT, split_html, visible_len
 from storage.repositories import OutboxRepo
 
 _TAG = re.compile(r"<[^>]+>")
@@ -82,10 +83,7 @@ def _keyboard(e_lang: str, rows: tuple[tuple[so.Button, ...], ...]) -> list[list
 
 
 def _say(out: OutboxRepo, e: so.Say) -> None:
-    text = t(e.lang, e.key, **_escaped(e.values))
-    if visible_len(text) > MAX_TEXT:
-        text = esc(clip(_plain(text), MAX_TEXT - 50, e.lang))
-    send_text(out, e.chat_id, text,
+    send_text(out, e.chat_id, t(e.lang, e.key, **_escaped(e.values)),
               keyboard=_keyboard(e.lang, e.buttons) if e.buttons else None,
               reply_markup={"force_reply": True, "selective": True} if e.force_reply else None,
               thread_id=e.thread_id, ticket_id=e.ticket_id, purpose=e.purpose,
@@ -93,46 +91,42 @@ def _say(out: OutboxRepo, e: so.Say) -> None:
 
 
 def _relay(out: OutboxRepo, e: so.Relay) -> None:
+    """A steward's message to the customer, whole: long texts in several messages."""
     header = t(e.lang, "customer.relay_header", name=esc(e.author))
-    body = esc(e.text) if e.text else ""
-    p: dict[str, Any] = {"chat_id": e.chat_id, "parse_mode": "HTML"}
-    thread_and_reply(p, None, e.reply_to)
+    text = header + ("\n" + esc(e.text) if e.text else "")
     if e.kind == "text" or not e.file_id:
-        p["text"] = header + "\n" + esc(clip(e.text or "", MAX_TEXT - 100, e.lang))
-        method = "sendMessage"
-    else:
-        method = {"photo": "sendPhoto", "document": "sendDocument",
-                  "voice": "sendVoice"}.get(e.kind, "sendDocument")
-        p[{"sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice"}[method]] = \
-            e.file_id
-        p["caption"] = header + ("\n" + esc(clip(e.text or "", 900, e.lang)) if body else "")
-    out.enqueue(e.chat_id, method, p, ticket_id=e.ticket_id, purpose=e.purpose)
+        send_text(out, e.chat_id, text, ticket_id=e.ticket_id, purpose=e.purpose,
+                  reply_to=e.reply_to)
+        return
+    method = {"photo": "sendPhoto", "document": "sendDocument",
+              "voice": "sendVoice"}.get(e.kind, "sendDocument")
+    send_media(out, e.chat_id, method, e.file_id, text, header, ticket_id=e.ticket_id,
+               purpose=e.purpose, reply_to=e.reply_to)
 
 
 _MARKS = {"note": "📝", "out": "→", "in": "←"}
-_CHUNK = 3000  # characters of transcript per message, well under Telegram's 4096
 
 
 def _transcript(out: OutboxRepo, e: so.Transcript) -> None:
-    """The transcript in as many messages as it needs, oldest first."""
+    """The whole transcript, every line in full, in as many messages as it needs, oldest first."""
     customer = t(e.lang, "staff.history_customer")
-    lines = [f"{x.at:%m-%d %H:%M} {_MARKS.get(x.direction, '·')} {x.author or customer}: "
-             f"{x.text or '[' + x.kind + ']'}"[:_CHUNK] for x in e.lines] or ["—"]
-    chunks, cur = [], ""
-    for line in lines:
-        if cur and len(cur) + len(line) > _CHUNK:
-            chunks.append(cur)
-            cur = ""
-        cur += line + "\n"
-    chunks.append(cur)
+    body = "\n".join(f"{x.at:%m-%d %H:%M} {_MARKS.get(x.direction, '·')} {x.author or customer}: "
+                     f"{x.text or '[' + x.kind + ']'}" for x in e.lines) or "—"
+    frame = t(e.lang, "staff.history", ref=esc(e.ref), part=999, parts=999, text="")
+    chunks = split_html(esc(body), TEXT_LIMIT - visible_len(frame))
     for i, chunk in enumerate(chunks, 1):
+        # Say escapes its values: hand it the chunk as raw text (a cut never splits an entity).
         _say(out, so.Say(e.chat_id, "staff.history",
-                         {"ref": e.ref, "part": i, "parts": len(chunks), "text": chunk.rstrip()},
+                         {"ref": e.ref, "part": i, "parts": len(chunks),
+                          "text": html.unescape(chunk).strip("\n")},
                          e.lang, thread_id=e.thread_id, ticket_id=e.ticket_id))
 
 
-def card_text(v: so.CardView, lang: str) -> str:
-    """The ticket card: everything a steward needs, the customer's own words included."""
+def card_text(v: so.CardView, lang: str) -> tuple[str, bool]:
+    """The ticket card: everything a steward needs, the customer's own words included.
+
+    Also says whether the story had to be clipped to keep the card one message.
+    """
     def at(d: datetime | None) -> str:
         return d.strftime("%Y-%m-%d %H:%M") if d else "—"
 
@@ -157,13 +151,17 @@ def card_text(v: so.CardView, lang: str) -> str:
         lines.append(t(lang, "staff.card.routed") + " " + ", ".join(
             f'<a href="tg://user?id={i}">{esc(n)}</a>' for i, n in v.mentions))
     head = "\n".join(lines) + "\n" + t(lang, "staff.card.facts") + "\n"
-    room = MAX_TEXT - visible_len(head) - 20
-    return head + esc(clip(v.facts, max(room, 100), lang))
+    # The card is edited as the ticket moves, so it stays one message; a story too long for it
+    # is clipped there and posted whole right after the card.
+    room = TEXT_LIMIT - visible_len(head) - 20
+    facts, clipped = clip(v.facts, max(room, 100), t(lang, "staff.card.facts_more", n="{n}"))
+    return head + esc(facts), clipped
 
 
 def _card(out: OutboxRepo, e: so.Card) -> None:
     buttons = handoff.card_buttons(e.view.ticket_id, e.view.status)
-    p: dict[str, Any] = {"chat_id": e.chat_id, "text": card_text(e.view, e.lang),
+    text, clipped = card_text(e.view, e.lang)
+    p: dict[str, Any] = {"chat_id": e.chat_id, "text": text,
                          "parse_mode": "HTML",
                          "reply_markup": {"inline_keyboard": _keyboard(e.lang, buttons)}}
     if e.message_id:
@@ -173,3 +171,7 @@ def _card(out: OutboxRepo, e: so.Card) -> None:
     if e.thread_id:
         p["message_thread_id"] = e.thread_id
     out.enqueue(e.chat_id, "sendMessage", p, ticket_id=e.view.ticket_id, purpose=handoff.CARD)
+    if clipped:
+        send_text(out, e.chat_id, t(e.lang, "staff.card.facts_full", ref=esc(e.view.ref),
+                                    text=esc(e.view.facts)),
+                  thread_id=e.thread_id, ticket_id=e.view.ticket_id)

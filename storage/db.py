@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from storage.uow import SessionFactory
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_SYNCHRONOUS = "FULL"
 
 
 def is_sqlite(url: str) -> bool:
@@ -20,6 +21,9 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for a DATABASE_URL, configured for durability and concurrency."""
+    # Parameters are customers' names, phone numbers and stories: keep them out of SQLAlchemy's
+    # error messages, which end up in log.exception tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
                                      **kwargs)
@@ -39,8 +43,11 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
-        # NORMAL survives process crashes in WAL mode (only an OS crash can lose the tail).
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL: every commit is fsynced before it returns. The inbox relies on it: the polling
+        # offset (or the webhook's 200) confirms an update to Telegram right after its insert
+        # commits, and at NORMAL a power loss could still take that commit back. One setting
+        # for every connection, because any pooled connection may write the inbox.
+        cur.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -10,6 +10,7 @@ the summary).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -63,7 +64,7 @@ class IntakeForm:
     """The configured category tree and limits; built once at start-up."""
 
     categories: tuple[Category, ...]
-    max_facts_length: int = 3000
+    max_facts_length: int = 50_000
     phone_region: str = "CN"
     _by_key: dict[str, Category] = field(default_factory=dict, compare=False, repr=False)
 
@@ -149,12 +150,34 @@ def facts_length(answers: dict[str, Any]) -> int:
 
 
 def check_fact(answers: dict[str, Any], text: str, max_length: int) -> None:
-    """Refuse an empty message or one that would take the story past the maximum."""
+    """Refuse an empty message, or any message once the story has reached the maximum.
+
+    A message is kept whole or not at all, never cut: one that arrives while there is room is
+    accepted even if it takes the story past the maximum (one Telegram message is at most 4,096
+    characters, so the story ends within one message of the limit).
+    """
     if not text.strip():
         raise InvalidAnswer("empty")
-    left = max_length - facts_length(answers)
-    if len(text) > left:
-        raise InvalidAnswer("too_long", limit=max_length, left=max(left, 0))
+    if facts_length(answers) >= max_length:
+        raise InvalidAnswer("story_full", limit=max_length)
+
+
+def record_edit(answers: dict[str, Any], message_id: int, text: str, at: datetime
+                ) -> dict[str, Any]:
+    """Answers after the customer edited a message while filing: the story takes the new
+    wording, and every edit is kept (with the old wording when it was part of the story).
+
+    Returns a new dict; the draft's answers are not changed in place.
+    """
+    out = copy.deepcopy(answers)
+    before = None
+    for f in [*(out.get("facts") or []), *(out.get("pending") or [])]:
+        if f.get("mid") == message_id:
+            before, f["text"] = f.get("text"), text
+            break
+    out.setdefault("edits", []).append({"message_id": message_id, "before": before,
+                                        "after": text, "at": at.isoformat()})
+    return out
 
 
 def short_text(text: str | None) -> str:

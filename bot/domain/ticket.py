@@ -33,6 +33,12 @@ CUSTOMER_VISIBLE_EVENTS = frozenset({
     "resolved", "closed", "withdrawn", "reopened",
 })
 
+# History events of this record-keeping (the older ones are still literals at their
+# call sites). A customer changed the wording of a message (before and after kept), and a
+# customer pressed a button for a ticket that is not theirs (who pressed, never what they wrote).
+CUSTOMER_EDITED = "customer_edited"
+FOREIGN_BUTTON = "foreign_button"
+
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a reference read aloud over the phone must not be ambiguous.
 _ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 _RANDOM_CHARS = 5

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .emulator import Emulator, Webhook
-from .html import HtmlError, parse_html
+from .html import HtmlError, parse_html, utf16_len
 from .schema import ApiError, Upload
 from .state import CONTENT_KEYS, Chat
 
@@ -66,7 +66,7 @@ def formatted(p: dict[str, Any], key: str, ents_key: str, limit: int,
             raise bad(f"can't parse entities: {e}") from None
     if key == "text" and not text.strip():
         raise bad("message text is empty")
-    if len(text) > limit:
+    if utf16_len(text) > limit:  # Telegram counts UTF-16 code units, as entity offsets do
         raise bad(too_long)
     out: dict[str, Any] = {key: text}
     if ents:

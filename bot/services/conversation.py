@@ -10,12 +10,13 @@ import copy
 from datetime import datetime
 
 from bot.domain import ticket as tk
-from bot.domain.intake import CONFIRM, FACTS, PHONE
+from bot.domain.intake import CONFIRM, FACTS, PHONE, record_edit
 from bot.i18n import LANGUAGES
 from bot.services import customers, handling, intake, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.intake import ATTACH, Turn
+from bot.services.staff_out import Effect
 from bot.services.views import (
     CallbackAnswer,
     ChooseTicket,
@@ -30,6 +31,7 @@ from bot.services.views import (
 from storage.models import IntakeDraft, Timer
 from storage.uow import UnitOfWork
 
+NOT_YOURS = "tickets.not_yours"
 _INTAKE_ACTIONS = frozenset({"back", "cat", "done", "out", "opt", "abt", "pname", "prev", "ok",
                              "chg", "f"})
 
@@ -103,6 +105,8 @@ async def _button(c: Turn) -> None:
         await _attach_to(c, int(arg))
     elif action == "ns" and arg.isdigit():
         key, values, effects = await handling.not_solved(c.uow, c.desk, c.customer.id, int(arg))
+        if key == NOT_YOURS:
+            await tickets.foreign_button(c.uow, int(arg), c.customer.id, action, c.now)
         c.reply.add(Note(key, values))
         c.reply.staff += effects
     elif action == "cancel":
@@ -129,7 +133,7 @@ async def _set_language(c: Turn, lang: str) -> None:
 async def _ticket_button(c: Turn, action: str, ticket_id: int) -> None:
     t = await c.uow.repos.tickets.get_for_customer(ticket_id, c.customer.id)
     if t is None:
-        c.callback_note = "tickets.not_yours"
+        await _not_yours(c, action, ticket_id)
         return
     if action == "t":
         c.reply.add(await tickets.detail(c.uow, c.desk, t))
@@ -145,15 +149,38 @@ async def _attach_to(c: Turn, ticket_id: int) -> None:
     assert c.draft is not None
     t = await c.uow.repos.tickets.get_for_customer(ticket_id, c.customer.id)
     if t is None or t.status not in tk.ACTIVE:
-        c.callback_note = "tickets.not_yours"
+        await _not_yours(c, "to", ticket_id)
         return
     pending = c.draft.answers.get("pending") or []
     tickets.add_message(c.uow, c.desk, t, pending, c.customer.id)
+    tickets.record_edits(c.uow, t.id, c.customer.id, c.draft.answers, c.now)
     c.reply.staff += await handling.customer_wrote(
         c.uow, c.desk, t, [(p["mid"], p.get("reply_to")) for p in pending if p.get("mid")],
         c.now)
     await c.uow.repos.drafts.delete(c.draft)
     c.reply.add(Note("tickets.message_added", {"ref": t.ref}))
+
+
+async def _not_yours(c: Turn, action: str, ticket_id: int) -> None:
+    # The same answer whether the ticket is someone else's or does not exist; a forged press
+    # goes on the record of the ticket it named.
+    c.callback_note = NOT_YOURS
+    await tickets.foreign_button(c.uow, ticket_id, c.customer.id, action, c.now)
+
+
+async def edited(uow: UnitOfWork, desk: Desk, user_id: int, chat_id: int, message_id: int,
+                 text: str) -> list[Effect]:
+    """An edited private message: on a ticket both wordings are kept; while filing, the draft
+    takes the new wording and keeps the edit for the ticket's history."""
+    effects = await handling.customer_edited(uow, desk, user_id, message_id, text)
+    if effects is not None:
+        return effects
+    draft = await uow.repos.drafts.get(chat_id)
+    if draft is not None:
+        now = desk.clock.now()
+        uow.repos.drafts.save(draft, draft.step, record_edit(draft.answers, message_id, text, now),
+                              now)
+    return []
 
 
 async def _message(c: Turn) -> None:

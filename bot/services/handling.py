@@ -463,16 +463,19 @@ async def customer_wrote(uow: UnitOfWork, desk: Desk, t: Ticket,
 
 
 async def customer_edited(uow: UnitOfWork, desk: Desk, customer_id: int, message_id: int,
-                          text: str) -> list[Effect]:
-    """The customer edited a message on a ticket: keep both versions (the record is evidence)."""
+                          text: str) -> list[Effect] | None:
+    """The customer edited a message on a ticket: keep both versions (the record is evidence).
+
+    None when the message is on no ticket.
+    """
     found = await uow.repos.handoff.line_of_customer_message(customer_id, message_id)
     if found is None:
-        return []
+        return None
     t, line = found
     now = desk.clock.now()
     # The original line stays as it was; the new wording is added beside it.
     uow.repos.tickets.add_message(t.id, now, "in", customer_id, "edit", text)
-    uow.repos.tickets.record(t.id, now, "customer", customer_id, "customer_edited",
+    uow.repos.tickets.record(t.id, now, "customer", customer_id, tk.CUSTOMER_EDITED,
                              {"message_id": message_id, "before": line.text, "after": text})
     if t.staff_chat_id and (t.topic_id or t.card_message_id):
         return [Say(t.staff_chat_id, "staff.customer_edited", {"text": text}, desk.staff_lang,

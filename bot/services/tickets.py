@@ -63,6 +63,7 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
         repo.record(t.id, now, CUSTOMER, customer.id, "linked_previous", {"ticket_id": previous})
     for text in answers.get("abuse") or []:
         repo.record(t.id, now, CUSTOMER, customer.id, "abusive_language", {"text": text})
+    record_edits(uow, t.id, customer.id, answers, now)
     for f in answers.get("facts") or []:
         repo.add_message(t.id, now, "in", customer.id, f.get("kind", "text"), f.get("text"),
                          f.get("file_id"), f.get("mid"))
@@ -122,6 +123,24 @@ def add_message(uow: UnitOfWork, desk: Desk, t: Ticket, messages: list[dict[str,
             repo.record(t.id, now, CUSTOMER, customer_id, "abusive_language",
                         {"text": m.get("text")})
     t.updated_at = now
+
+
+def record_edits(uow: UnitOfWork, ticket_id: int, customer_id: int, answers: dict[str, Any],
+                 now: datetime) -> None:
+    """Put the edits the customer made before the ticket existed on its history."""
+    for e in answers.get("edits") or []:
+        uow.repos.tickets.record(ticket_id, now, CUSTOMER, customer_id, tk.CUSTOMER_EDITED,
+                                 {**e, "before_filing": True})
+
+
+async def foreign_button(uow: UnitOfWork, ticket_id: int, presser_id: int, action: str,
+                         now: datetime) -> None:
+    """A customer pressed a button naming a ticket that is not theirs: refused, and recorded
+    on that ticket (if it exists) with who pressed what; nothing they wrote is stored."""
+    t = await uow.repos.tickets.get(ticket_id)
+    if t is not None and t.customer_id != presser_id:
+        uow.repos.tickets.record(t.id, now, CUSTOMER, presser_id, tk.FOREIGN_BUTTON,
+                                 {"action": action})
 
 
 def message_of(m: Inbound) -> dict[str, Any]:

@@ -92,6 +92,17 @@ async def to_confirm(chat: Chat) -> list[dict[str, Any]]:
     return await chat.press("prev", "no")
 
 
+async def told_to_confirm(chat: Chat, count: int = 1) -> list[dict[str, Any]]:
+    """From a told story (housing) to the read-back, which may come in `count` messages."""
+    await chat.press("done")
+    await chat.press("out", "repair")
+    await chat.say("3栋 1201")
+    await chat.press("abt", "no")
+    await chat.press("pname")
+    await chat.contact("+8613812345678")
+    return await chat.press("prev", "no", count=count)
+
+
 def assert_no_rejections(emu: Emulator) -> None:
     """Every Bot API call the desk made was accepted (a 400 means a rendering bug)."""
     bad = [(c.method, c.status, c.description) for c in emu.calls if c.status != 200]

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from bot.emulator import Emulator
 from bot.i18n import t
+from handlers.split import utf16_len
 from tests.conftest import make_config
-from tests.e2e.intake_helpers import Chat
+from tests.e2e.intake_helpers import Chat, buttons
 
 FRAGMENTS = st.sampled_from([
     "<b>", "</i>", "<a href='x'>", "&amp;", "&", "&#0;", "<script>alert(1)</script>",
@@ -78,18 +79,25 @@ async def test_free_text_is_stored_verbatim_and_rendered_escaped(
     await chat.press("abt", "no")
     await chat.say("Ann")
     await chat.say("13812345678", count=2)
-    [summary] = await chat.press("prev", "no")
-    assert len(summary["text"]) <= 4096
-    if len(text) < 1500:
-        assert _shown(text) in summary["text"]
+    # The read-back holds the whole story, in as many messages as it needs, buttons on the last.
+    before = len(chat.messages())
+    await chat.user.press(chat.last_with_buttons()["message_id"], "c:prev:no")
+    await emu.wait_for_sent(uid, predicate=lambda m: "c:ok" in buttons(m))
+    summary = chat.messages()[before:]
+    assert all(utf16_len(m["text"]) <= 4096 for m in summary)
+    assert _shown(text).strip() in "".join(m["text"] for m in summary)
     [ack] = await chat.press("ok")
     async with app.db.uow() as uow:
         [ticket] = await uow.repos.tickets.of_customer(uid)
         assert ticket.facts == text
         assert [m.text for m in await uow.repos.tickets.messages(ticket.id)] == [text]
-        ref = ticket.ref
-    [detail] = await chat.say(f"/ticket {ref}")
-    assert len(detail["text"]) <= 4096
+        ref, tid = ticket.ref, ticket.id
+    before = len(chat.messages())
+    await chat.user.send_text(f"/ticket {ref}")
+    await emu.wait_for_sent(uid, predicate=lambda m: f"c:u:{tid}" in buttons(m))
+    detail = chat.messages()[before:]
+    assert all(utf16_len(m["text"]) <= 4096 for m in detail)
+    assert _shown(text).strip() in "".join(m["text"] for m in detail)
     rejected = [(c.method, c.description) for c in emu.calls[calls_before:] if c.status != 200]
     assert not rejected, rejected
     assert t("en", "ack.text", ref="R", category="C", first_response="F", reply="X")[:10] \

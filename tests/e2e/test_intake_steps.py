@@ -86,13 +86,13 @@ async def test_every_validation_path(emu: Emulator, db_url: str,
     assert m["text"].startswith(_err("en", "no_facts"))
     [m] = await chat.say("   ")
     assert m["text"].startswith(_err("en", "empty"))
-    [m] = await chat.say("x" * 101)
-    assert m["text"].startswith(_err("en", "too_long", limit=100, left=100))
     [m] = await chat.voice()
     assert m["text"].startswith(_err("en", "voice"))
     await chat.say("y" * 60)
-    [m] = await chat.say("z" * 41)
-    assert m["text"].startswith(_err("en", "too_long", limit=100, left=40))
+    [m] = await chat.say("z" * 41)  # over the maximum, but kept whole: never cut
+    assert m["text"] == t("en", "intake.facts.more")
+    [m] = await chat.say("and one more thing")  # the story is full: said, not kept
+    assert m["text"].startswith(_err("en", "story_full", limit=100))
     await chat.press("done")
     await chat.press("out", "exchange")
     # Date/time: unreadable, in the future.

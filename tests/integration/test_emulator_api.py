@@ -177,6 +177,17 @@ async def test_text_length(emu: Emulator, api: Api):
     assert status == 200 and body["result"]["entities"][0]["length"] == 4096
 
 
+async def test_length_counts_utf16_units_as_telegram_does(emu: Emulator, api: Api):
+    emu.user(5001)  # an emoji outside the BMP is two UTF-16 units
+    status, _ = await api.json("sendMessage", chat_id=5001, text="😀" * 2048)
+    assert status == 200
+    status, body = await api.json("sendMessage", chat_id=5001, text="😀" * 2048 + "a")
+    assert status == 400 and err(body) == "Bad Request: message is too long"
+    files = {"photo": ("p.jpg", b"\xff\xd8jpeg")}
+    status, body = await api.multipart("sendPhoto", files, chat_id=5001, caption="😀" * 513)
+    assert status == 400 and err(body) == "Bad Request: message caption is too long"
+
+
 async def test_caption_length(emu: Emulator, api: Api):
     emu.user(5001)
     files = {"photo": ("p.jpg", b"\xff\xd8jpeg")}

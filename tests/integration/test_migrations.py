@@ -38,6 +38,7 @@ async def _check(url: str) -> dict[str, Any]:
                 info["journal"] = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
                 info["fk"] = (await conn.execute(text("PRAGMA foreign_keys"))).scalar()
                 info["busy"] = (await conn.execute(text("PRAGMA busy_timeout"))).scalar()
+                info["sync"] = (await conn.execute(text("PRAGMA synchronous"))).scalar()
             return info
     finally:
         await engine.dispose()
@@ -50,6 +51,9 @@ async def test_migrations_on_empty_sqlite_file(db_url: str) -> None:
     assert info["diff"] == []  # the migrations create exactly what the models declare
     assert (info["journal"], info["fk"]) == ("wal", 1)
     assert info["busy"] >= 5000
+    # FULL (2): a commit is on disk before it returns, so an update whose inbox row committed
+    # (and whose offset Telegram was then told) survives a power loss, not only a crash.
+    assert info["sync"] == 2
 
 
 async def test_migrations_on_postgresql(pg_url: str) -> None:

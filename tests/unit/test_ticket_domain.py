@@ -88,12 +88,13 @@ def test_editing_returns_to_the_summary_unless_something_is_missing() -> None:
 
 def test_fact_limits() -> None:
     a = {"facts": [{"text": "x" * 90}]}
-    with pytest.raises(f.InvalidAnswer) as e:
-        f.check_fact(a, "y" * 11, 100)
-    assert e.value.reason == "too_long" and e.value.hints["left"] == 10
+    f.check_fact(a, "y" * 4096, 100)  # a message is kept whole while there is room
     with pytest.raises(f.InvalidAnswer):
         f.check_fact(a, " \n ", 100)
-    f.check_fact(a, "y" * 10, 100)
+    full = {"facts": [{"text": "x" * 90}, {"text": "y" * 4096}]}
+    with pytest.raises(f.InvalidAnswer) as e:
+        f.check_fact(full, "z", 100)  # only a story that reached the maximum refuses more
+    assert e.value.reason == "story_full" and e.value.hints["limit"] == 100
 
 
 def test_phone_answers() -> None:
@@ -137,3 +138,16 @@ def test_abuse_detection() -> None:
     assert d.is_abusive("混账东西")  # configured words count too
     assert not d.is_abusive("漏水三天了,太让人生气了")
     assert not d.is_abusive(None)
+
+
+def test_an_edit_while_filing_updates_the_story_and_is_kept() -> None:
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    a = {"facts": [{"kind": "text", "text": "三天", "mid": 7}]}
+    out = f.record_edit(a, 7, "五天", at)
+    assert out["facts"][0]["text"] == "五天" and a["facts"][0]["text"] == "三天"  # a copy
+    assert out["edits"] == [{"message_id": 7, "before": "三天", "after": "五天",
+                             "at": at.isoformat()}]
+    other = f.record_edit(out, 9, "3栋 1202", at)  # not part of the story: kept as an edit
+    assert other["facts"] == out["facts"] and other["edits"][-1]["before"] is None
