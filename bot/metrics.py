@@ -23,6 +23,11 @@ class Metrics:
         self.messages_failed = Counter(
             "complaint_bot_messages_failed", "Outbox calls given up for good",
             registry=self.registry)
+        self.duplicates_at_risk = Counter(
+            "complaint_bot_outbox_duplicates_at_risk",
+            "Posting calls sent again although the earlier try may have been delivered "
+            "(cause: timeout, server_error, lease_expired; chat: group, private)",
+            ["cause", "chat"], registry=self.registry)
         self.inbox_pending = Gauge(
             "complaint_bot_inbox_pending", "Inbox rows waiting", registry=self.registry)
         self.outbox_pending = Gauge(

@@ -23,7 +23,15 @@ from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+# A short lease, renewed while this sender holds the rows: another instance never takes rows a
+# live sender holds, and the rows of one that died come back within a minute (not five).
+LEASE = timedelta(seconds=60)
+RENEW_EVERY_S = 15.0  # a database stall of up to LEASE - RENEW_EVERY_S keeps the lease
+# Button answers have their own lane: fetched first, sent at once, never behind a chat's
+# queued messages (Telegram's chat and group limits do not apply to them).
+ANSWER_METHODS = ("answerCallbackQuery",)
+ANSWER_FETCH = 100
+ANSWER_CONCURRENCY = 16
 MAX_BACKOFF_S = 300.0
 # Transient failures are retried for hours (a Telegram outage must not lose an acknowledgement),
 # then given up so nothing is retried forever.
@@ -45,7 +53,7 @@ class _Result:
 @dataclass
 class _ChatQueue:
     rows: deque[OutboxRow] = field(default_factory=deque)
-    busy: bool = False  # a call to this chat is in flight
+    busy: bool = False  # a call to this chat is in flight (the answer lane ignores it)
     hold_until: float = 0.0  # monotonic time before which nothing goes to this chat
 
 
@@ -55,8 +63,9 @@ class Sender:
     def __init__(self, db: Database, api: BotApi, limiter: RateLimiter, clock: Clock, *,
                  concurrency: int = 32, fetch_size: int = 500,
                  on_sent: list[SentHook] | None = None, on_failed: list[SentHook] | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, renew_every: float = RENEW_EVERY_S) -> None:
         self.metrics = metrics or Metrics()
+        self.renew_every = renew_every
         self.db, self.api, self.limiter, self.clock = db, api, limiter, clock
         self.concurrency = concurrency
         self.fetch_size = fetch_size
@@ -65,6 +74,8 @@ class Sender:
         self._wake = asyncio.Event()
         self._need_fetch = True
         self._chats: dict[int, _ChatQueue] = {}
+        self._answers = _ChatQueue()
+        self._answers_inflight = 0
         self._known: set[int] = set()  # row ids held in memory
         self._inflight = 0
         self._results: list[_Result] = []
@@ -80,10 +91,10 @@ class Sender:
 
     async def run(self) -> None:
         """Deliver until cancelled."""
-        async with self.db.uow() as uow:
-            await uow.repos.outbox.release_leases()  # rows a crashed run had in flight
-            await uow.commit()
+        # No lease is cleared at start: another instance may hold them. A crashed run's rows
+        # come back when their lease runs out (at most LEASE).
         next_fetch = 0.0
+        next_renew = time.monotonic() + self.renew_every
         db_task: asyncio.Task[None] | None = None
         try:
             while not self._stopping:
@@ -92,11 +103,14 @@ class Sender:
                 # has one writer) must not stall calls that are already in memory.
                 if db_task is None or db_task.done():
                     fetch = self._need_fetch or now >= next_fetch
-                    if fetch or self._results:
+                    renew = now >= next_renew
+                    if fetch or renew or self._results:
                         if fetch:
                             self._need_fetch = False
                             next_fetch = now + 1.0  # rows with not_before come due by the clock
-                        db_task = asyncio.create_task(self._db_pass(fetch))
+                        if renew:
+                            next_renew = now + self.renew_every
+                        db_task = asyncio.create_task(self._db_pass(fetch, renew))
                 delay = self._dispatch()
                 timeout = min(delay, max(0.0, next_fetch - time.monotonic()))
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
@@ -112,11 +126,13 @@ class Sender:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await db_task
 
-    async def _db_pass(self, fetch: bool) -> None:
-        """Fetch due rows and write the results of finished calls."""
+    async def _db_pass(self, fetch: bool, renew: bool = False) -> None:
+        """Fetch due rows, write the results of finished calls, extend the leases held."""
         try:
             if fetch:
                 await self._fetch()
+            if renew and self._known:
+                await self._renew()
             if self._results:
                 await self._flush_results()
         except Exception:
@@ -148,20 +164,47 @@ class Sender:
             self.limiter.prune(self._pruned)
         now = self.clock.now()
         async with self.db.uow() as uow:
-            rows = [r for r in await uow.repos.outbox.due(now, self.fetch_size)
-                    if r.id not in self._known]
-            await uow.repos.outbox.lease([r.id for r in rows], now + LEASE)
+            repo = uow.repos.outbox
+            # Answers first and on their own: never behind a full fetch of other rows.
+            rows = await repo.due(now, ANSWER_FETCH, ANSWER_METHODS)
+            rows += await repo.due(now, self.fetch_size)
+            # An answer is in both lists; by id, in first-seen order (answers stay first).
+            rows = list({r.id: r for r in rows if r.id not in self._known}.values())
+            await repo.lease([r.id for r in rows], now + LEASE)
             await uow.commit()
             # Held in memory before the unit of work is left: drain() must never see the rows
             # leased in the database but not yet here.
             for r in rows:
                 self._known.add(r.id)
-                self._chats.setdefault(r.chat_id, _ChatQueue()).rows.append(r)
+                if r.taken_over and not bot_api.repeats_harmlessly(r.method):
+                    # A sender stopped holding it: the call may have gone out before it died.
+                    self._at_risk(r, "lease_expired")
+                lane = (self._answers if r.method in ANSWER_METHODS
+                        else self._chats.setdefault(r.chat_id, _ChatQueue()))
+                lane.rows.append(r)
+
+    async def _renew(self) -> None:
+        """Extend the lease of every row still held, so no other instance takes it over."""
+        async with self.db.uow() as uow:
+            await uow.repos.outbox.lease(list(self._known), self.clock.now() + LEASE)
+            await uow.commit()
+
+    def _at_risk(self, row: OutboxRow, cause: str) -> None:
+        self.metrics.duplicates_at_risk.labels(
+            cause=cause, chat="group" if row.chat_id < 0 else "private").inc()
 
     def _dispatch(self) -> float:
         """Start every call that may go now; return seconds until the next may."""
         now = time.monotonic()
         soonest = 1.0
+        a = self._answers
+        if a.rows and a.hold_until > now:
+            soonest = a.hold_until - now
+        # Answers are not counted against `concurrency`: a full pipe of slow sends must not
+        # hold a steward's button answer.
+        while a.rows and a.hold_until <= now and self._answers_inflight < ANSWER_CONCURRENCY:
+            self._answers_inflight += 1
+            self._start(a, a.rows.popleft())
         for chat_id, q in list(self._chats.items()):
             if not q.rows:
                 if not q.busy:
@@ -169,7 +212,7 @@ class Sender:
                 continue
             if q.busy:
                 continue
-            if self._inflight >= self.concurrency:
+            if self._inflight - self._answers_inflight >= self.concurrency:
                 return 0.01
             if q.hold_until > now:
                 soonest = min(soonest, q.hold_until - now)
@@ -182,9 +225,12 @@ class Sender:
             self.limiter.record(chat_id, row.method, now)
             q.rows.popleft()
             q.busy = True
-            self._inflight += 1
-            asyncio.create_task(self._send(q, row))
+            self._start(q, row)
         return soonest
+
+    def _start(self, q: _ChatQueue, row: OutboxRow) -> None:
+        self._inflight += 1
+        asyncio.create_task(self._send(q, row))
 
     async def _send(self, q: _ChatQueue, row: OutboxRow) -> None:
         try:
@@ -199,9 +245,16 @@ class Sender:
                 res.retry_in = bot_api.retry_after_seconds(exc)
             elif outcome is Outcome.TRANSIENT:
                 res.retry_in = min(MAX_BACKOFF_S, 2.0 ** row.attempts) * random.uniform(0.8, 1.2)
+                cause = bot_api.maybe_delivered(exc)
+                if cause and not bot_api.repeats_harmlessly(row.method):
+                    # Telegram may have done it and only the answer was lost; the resend can
+                    # duplicate it. Counted, never silent (there is no way to ask Telegram).
+                    self._at_risk(row, cause)
         finally:
             q.busy = False
             self._inflight -= 1
+            if q is self._answers:
+                self._answers_inflight -= 1
         if res.outcome is Outcome.TRANSIENT:
             row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
@@ -226,7 +279,8 @@ class Sender:
             await repo.mark_sent(sent, now)
             for r in results:
                 if r.outcome in (None, Outcome.DONE):
-                    await self._hooks(uow, self.on_sent, r.row, r.result, None)
+                    # A DONE row passes its reason ("not modified", "query expired") on.
+                    await self._hooks(uow, self.on_sent, r.row, r.result, r.reason or None)
                 elif r.outcome is Outcome.PERMANENT:
                     log.warning("outbox %s %s to chat failed for good: %s",
                                 r.row.id, r.row.method, r.reason)

@@ -135,6 +135,7 @@ class OutboxRow:
     attempts: int
     ticket_id: int | None
     purpose: str | None
+    taken_over: bool = False  # its lease had run out: a sender stopped while holding it
 
 
 class OutboxRepo(_Repo):
@@ -166,27 +167,35 @@ class OutboxRepo(_Repo):
         self._buffer.clear()
         await self.session.execute(insert(OutboxMessage), rows)
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
-        """Pending calls whose time has come, oldest first, not leased by a live sender."""
+    async def due(self, now: datetime, limit: int,
+                  methods: tuple[str, ...] = ()) -> list[OutboxRow]:
+        """Pending calls whose time has come, oldest first, not leased by a live sender
+        (only `methods` when given)."""
         stmt = (
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.method,
                    OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.ticket_id,
-                   OutboxMessage.purpose)
+                   OutboxMessage.purpose, OutboxMessage.lease_until)
             .where(OutboxMessage.status == "pending",
                    or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
             .order_by(OutboxMessage.id).limit(limit)
         )
+        if methods:
+            stmt = stmt.where(OutboxMessage.method.in_(methods))
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = await self.session.execute(stmt)
-        return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7] is not None)
+                for r in rows]
 
     async def lease(self, ids: list[int], until: datetime) -> None:
-        """Lease rows to this sender until `until` (a crashed sender's rows come back then)."""
+        """Lease rows to this sender until `until`, or extend its lease on rows it still holds
+        (a stopped sender's rows come back then)."""
         if ids:
             await self.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=until))
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                            OutboxMessage.status == "pending")
+                .values(lease_until=until))
 
     async def mark_sent(self, results: list[tuple[int, int | None]], now: datetime) -> None:
         """Record delivered calls with the message id Telegram gave them."""
@@ -218,12 +227,6 @@ class OutboxRepo(_Repo):
         return int(await self.session.scalar(
             select(func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.status == "pending")) or 0)
-
-    async def release_leases(self) -> None:
-        """Clear every lease (one instance starting up owns them all)."""
-        await self.session.execute(
-            update(OutboxMessage).where(OutboxMessage.lease_until.is_not(None))
-            .values(lease_until=None))
 
     async def rows(self, **where: Any) -> list[OutboxMessage]:
         """Outbox rows matching column values (for reports and tests)."""
