@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -84,7 +84,7 @@ async def _apply_fault(emu: Emulator, method: str, params: dict[str, Any]) -> Fa
     await _lose_answer(emu, fault)
 
 
-async def _lose_answer(emu: Emulator, fault: Fault) -> None:
+async def _lose_answer(emu: Emulator, fault: Fault) -> NoReturn:
     """Hold the request open (without blocking others), then answer 504."""
     try:
         await asyncio.wait_for(emu.stopping.wait(), fault.delay)
