@@ -48,6 +48,7 @@ class _Result:
     result: Any = None
     reason: str = ""
     retry_in: float = 0.0
+    let_go: bool = False  # a retry left to the database (not_before), not held in memory
 
 
 @dataclass
@@ -198,11 +199,9 @@ class Sender:
         now = time.monotonic()
         soonest = 1.0
         a = self._answers
-        if a.rows and a.hold_until > now:
-            soonest = a.hold_until - now
         # Answers are not counted against `concurrency`: a full pipe of slow sends must not
         # hold a steward's button answer.
-        while a.rows and a.hold_until <= now and self._answers_inflight < ANSWER_CONCURRENCY:
+        while a.rows and self._answers_inflight < ANSWER_CONCURRENCY:
             self._answers_inflight += 1
             self._start(a, a.rows.popleft())
         for chat_id, q in list(self._chats.items()):
@@ -260,9 +259,13 @@ class Sender:
             if row.attempts >= MAX_ATTEMPTS:
                 res.outcome, res.reason = Outcome.PERMANENT, f"gave up: {res.reason}"
         if res.outcome in (Outcome.RATE_LIMITED, Outcome.TRANSIENT):
-            # Keep the row at the head of its chat so later messages never overtake it.
-            q.rows.appendleft(row)
-            q.hold_until = time.monotonic() + res.retry_in
+            if q is self._answers:
+                # Answers have no order to keep: this one comes back when due, the others go on.
+                res.let_go = True
+            else:
+                # Keep the row at the head of its chat so later messages never overtake it.
+                q.rows.appendleft(row)
+                q.hold_until = time.monotonic() + res.retry_in
             if res.outcome is Outcome.RATE_LIMITED:
                 self.rate_limited_count += 1
         self._results.append(res)
@@ -295,7 +298,7 @@ class Sender:
         self.sent_count += len(sent)
         self.metrics.messages_sent.inc(len(sent))
         for r in results:
-            if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT):
+            if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT) or r.let_go:
                 self._known.discard(r.row.id)
 
     async def _hooks(self, uow: UnitOfWork, hooks: list[SentHook], row: OutboxRow,

@@ -23,9 +23,11 @@ TELEGRAM_LIMITS = {"overall_per_second": 30, "per_chat_per_second": 1, "per_grou
 
 
 async def _enqueue(desk: App, chat_id: int, method: str, payloads: list[dict[str, Any]]) -> None:
+    """Queue calls to one chat (an answer names no chat in its parameters)."""
     async with desk.db.uow() as uow:
         for p in payloads:
-            uow.repos.outbox.enqueue(chat_id, method, {"chat_id": chat_id, **p})
+            params = p if method == "answerCallbackQuery" else {"chat_id": chat_id, **p}
+            uow.repos.outbox.enqueue(chat_id, method, params)
         await uow.commit()
 
 
@@ -109,3 +111,18 @@ async def test_an_edit_delivered_but_unanswered_repeats_harmlessly(
     assert [m["text"] for m in emu.sent(8202)] == ["card v2"]
     assert _metric(desk, "complaint_bot_outbox_duplicates_at_risk_total",
                    cause="server_error", chat="private") == 0
+
+
+async def test_an_answer_that_failed_on_the_way_is_answered_on_retry(
+        emu: Emulator, desk: App) -> None:
+    user = emu.user(8203)
+    await _enqueue(desk, 8203, "sendMessage", [{"text": "pick", "reply_markup": {
+        "inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}}])
+    [msg] = await emu.wait_for_sent(8203)
+    first = await user.press(msg["message_id"], "a")
+    second = await user.press(msg["message_id"], "a")
+    emu.add_fault(method="answerCallbackQuery", kind="5xx", times=1)
+    await _enqueue(desk, 8203, "answerCallbackQuery",
+                   [{"callback_query_id": q, "text": q} for q in (first, second)])
+    assert (await _answered(emu, first, within=20))["text"] == first
+    assert (await _answered(emu, second, within=20))["text"] == second
