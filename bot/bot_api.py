@@ -8,7 +8,7 @@ httpx stack cost ~1.5-2.5 ms of CPU against ~0.3 ms for the same POST through ai
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 import aiohttp
@@ -99,13 +99,21 @@ def repeats_harmlessly(method: str) -> bool:
     return method == "sendChatAction" or not method.startswith(_POSTING)
 
 
-def maybe_delivered(exc: BaseException) -> str | None:
-    """Why a failed call may still have taken effect ("timeout", "server_error"), or None."""
+class RiskCause(StrEnum):
+    """Why a call sent again may be a duplicate (a label of duplicates_at_risk)."""
+
+    TIMEOUT = "timeout"  # no answer: the call may have been carried out
+    SERVER_ERROR = "server_error"  # a gateway may have passed the call on before failing
+    LEASE_EXPIRED = "lease_expired"  # taken over from a sender that died holding it
+
+
+def maybe_delivered(exc: BaseException) -> RiskCause | None:
+    """Why a failed call may still have taken effect, or None when it surely did not."""
     if isinstance(exc, ApiUnavailable):
         # A refused connection never reached Telegram; any other break came after sending.
-        return None if "Connector" in str(exc) else "timeout"
+        return None if "Connector" in str(exc) else RiskCause.TIMEOUT
     if isinstance(exc, ApiError) and exc.status >= 500:
-        return "server_error"  # a gateway may have passed the call on before failing
+        return RiskCause.SERVER_ERROR
     return None
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from bot import bot_api
 from bot.bot_api import BotApi, Outcome
 from bot.clock import Clock
-from bot.metrics import Metrics
+from bot.metrics import Metrics, chat_kind
 from bot.ratelimit import RateLimiter
 from storage.repositories import OutboxRow
 from storage.uow import Database, UnitOfWork
@@ -179,7 +179,7 @@ class Sender:
                 self._known.add(r.id)
                 if r.taken_over and not bot_api.repeats_harmlessly(r.method):
                     # A sender stopped holding it: the call may have gone out before it died.
-                    self._at_risk(r, "lease_expired")
+                    self._at_risk(r, bot_api.RiskCause.LEASE_EXPIRED)
                 lane = (self._answers if r.method in ANSWER_METHODS
                         else self._chats.setdefault(r.chat_id, _ChatQueue()))
                 lane.rows.append(r)
@@ -190,9 +190,8 @@ class Sender:
             await uow.repos.outbox.lease(list(self._known), self.clock.now() + LEASE)
             await uow.commit()
 
-    def _at_risk(self, row: OutboxRow, cause: str) -> None:
-        self.metrics.duplicates_at_risk.labels(
-            cause=cause, chat="group" if row.chat_id < 0 else "private").inc()
+    def _at_risk(self, row: OutboxRow, cause: bot_api.RiskCause) -> None:
+        self.metrics.duplicates_at_risk.labels(cause=cause.value, chat=chat_kind(row.chat_id)).inc()
 
     def _dispatch(self) -> float:
         """Start every call that may go now; return seconds until the next may."""

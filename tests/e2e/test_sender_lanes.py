@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiohttp
+
 from bot.app import App
 from bot.emulator import Emulator, Limits
 from bot.i18n import t
@@ -92,8 +94,11 @@ async def test_a_send_delivered_but_unanswered_is_resent_and_counted(
     await emu.wait_for_sent(8201, count=2, timeout=10)
     await desk.sender.drain()
     assert [m["text"] for m in emu.sent(8201)] == ["your ticket", "your ticket"]
-    assert _metric(desk, "complaint_bot_outbox_duplicates_at_risk_total",
-                   cause="server_error", chat="private") == 1
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"http://127.0.0.1:{desk.web_port}/metrics") as resp:
+        exposed = await resp.text()
+    assert ('complaint_bot_outbox_duplicates_at_risk_total{cause="server_error",chat="private"} '
+            '1.0') in exposed.splitlines()
 
 
 async def test_an_edit_delivered_but_unanswered_repeats_harmlessly(
