@@ -10,7 +10,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import bot_api
@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 
 # A short lease, renewed while this sender holds the rows: another instance never takes rows a
 # live sender holds, and the rows of one that died come back within a minute (not five).
-LEASE = timedelta(seconds=60)
-RENEW_EVERY_S = 15.0  # a database stall of up to LEASE - RENEW_EVERY_S keeps the lease
+LEASE = timedelta(seconds=60)  # [telegram] outbox_lease_seconds
+RENEW_SHARE = 0.25  # renewed every quarter lease: a database stall of 3/4 of it keeps the lease
 # Button answers have their own lane: fetched first, sent at once, never behind a chat's
 # queued messages (Telegram's chat and group limits do not apply to them).
 ANSWER_METHODS = ("answerCallbackQuery",)
@@ -64,9 +64,12 @@ class Sender:
     def __init__(self, db: Database, api: BotApi, limiter: RateLimiter, clock: Clock, *,
                  concurrency: int = 32, fetch_size: int = 500,
                  on_sent: list[SentHook] | None = None, on_failed: list[SentHook] | None = None,
-                 metrics: Metrics | None = None, renew_every: float = RENEW_EVERY_S) -> None:
+                 metrics: Metrics | None = None, lease: timedelta = LEASE,
+                 renew_every: float | None = None) -> None:
         self.metrics = metrics or Metrics()
-        self.renew_every = renew_every
+        self.lease = lease
+        self.renew_every = lease.total_seconds() * RENEW_SHARE if renew_every is None \
+            else renew_every
         self.db, self.api, self.limiter, self.clock = db, api, limiter, clock
         self.concurrency = concurrency
         self.fetch_size = fetch_size
@@ -77,7 +80,10 @@ class Sender:
         self._chats: dict[int, _ChatQueue] = {}
         self._answers = _ChatQueue()
         self._answers_inflight = 0
-        self._known: set[int] = set()  # row ids held in memory
+        # Row ids held in memory → the lease_until this sender last wrote on them: the lease
+        # is still ours only while the row shows that value (a taker writes a later one).
+        self._known: dict[int, datetime] = {}
+        self._lost: set[int] = set()  # in flight when another instance took them over
         self._inflight = 0
         self._results: list[_Result] = []
         self._stopping = False
@@ -93,7 +99,7 @@ class Sender:
     async def run(self) -> None:
         """Deliver until cancelled."""
         # No lease is cleared at start: another instance may hold them. A crashed run's rows
-        # come back when their lease runs out (at most LEASE).
+        # come back when their lease runs out (at most one lease later).
         next_fetch = 0.0
         next_renew = time.monotonic() + self.renew_every
         db_task: asyncio.Task[None] | None = None
@@ -171,12 +177,13 @@ class Sender:
             rows += await repo.due(now, self.fetch_size)
             # An answer is in both lists; by id, in first-seen order (answers stay first).
             rows = list({r.id: r for r in rows if r.id not in self._known}.values())
-            await repo.lease([r.id for r in rows], now + LEASE)
+            until = now + self.lease
+            await repo.lease([r.id for r in rows], until)
             await uow.commit()
             # Held in memory before the unit of work is left: drain() must never see the rows
             # leased in the database but not yet here.
             for r in rows:
-                self._known.add(r.id)
+                self._known[r.id] = until
                 if r.taken_over and not bot_api.repeats_harmlessly(r.method):
                     # A sender stopped holding it: the call may have gone out before it died.
                     self._at_risk(r, bot_api.RiskCause.LEASE_EXPIRED)
@@ -185,10 +192,30 @@ class Sender:
                 lane.rows.append(r)
 
     async def _renew(self) -> None:
-        """Extend the lease of every row still held, so no other instance takes it over."""
+        """Extend the lease of every row still held, so no other instance takes it over; let
+        go of rows another instance took (our lease ran out: the database stalled)."""
+        held, until = dict(self._known), self.clock.now() + self.lease
         async with self.db.uow() as uow:
-            await uow.repos.outbox.lease(list(self._known), self.clock.now() + LEASE)
+            kept = await uow.repos.outbox.renew(held, until)
             await uow.commit()
+        for i in kept:
+            if i in self._known:
+                self._known[i] = until
+        lost = held.keys() - kept
+        if lost:
+            log.warning("outbox: %d leased rows were taken over by another sender", len(lost))
+            self._let_go(lost)
+
+    def _let_go(self, lost: set[int]) -> None:
+        """Drop rows we no longer hold: queued ones now, in-flight ones when they end."""
+        for q in (self._answers, *self._chats.values()):
+            if any(r.id in lost for r in q.rows):
+                for r in q.rows:
+                    if r.id in lost:
+                        self._known.pop(r.id, None)
+                q.rows = deque(r for r in q.rows if r.id not in lost)
+        # The rest are in flight or their result is being written: let go when they end.
+        self._lost |= lost & self._known.keys()
 
     def _at_risk(self, row: OutboxRow, cause: bot_api.RiskCause) -> None:
         self.metrics.duplicates_at_risk.labels(cause=cause.value, chat=chat_kind(row.chat_id)).inc()
@@ -258,8 +285,9 @@ class Sender:
             if row.attempts >= MAX_ATTEMPTS:
                 res.outcome, res.reason = Outcome.PERMANENT, f"gave up: {res.reason}"
         if res.outcome in (Outcome.RATE_LIMITED, Outcome.TRANSIENT):
-            if q is self._answers:
+            if q is self._answers or row.id in self._lost:
                 # Answers have no order to keep: this one comes back when due, the others go on.
+                # A row another sender took over is theirs to retry.
                 res.let_go = True
             else:
                 # Keep the row at the head of its chat so later messages never overtake it.
@@ -289,16 +317,20 @@ class Sender:
                     await repo.mark_failed(r.row.id, r.reason, now)
                     self.metrics.messages_failed.inc()
                     await self._hooks(uow, self.on_failed, r.row, None, r.reason)
-                else:
+                elif r.row.id in self._known and r.row.id not in self._lost:
+                    # (a taken-over row is the taker's to retry: its lease is not ours to clear)
+                    # A row retried from memory keeps its lease: no other sender may take it.
                     await repo.retry_later(r.row.id, now + timedelta(seconds=r.retry_in), r.reason,
-                                           count_attempt=r.outcome is Outcome.TRANSIENT)
+                                           count_attempt=r.outcome is Outcome.TRANSIENT,
+                                           release=r.let_go)
             await uow.commit()
         del self._results[:len(results)]
         self.sent_count += len(sent)
         self.metrics.messages_sent.inc(len(sent))
         for r in results:
             if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT) or r.let_go:
-                self._known.discard(r.row.id)
+                self._known.pop(r.row.id, None)
+                self._lost.discard(r.row.id)
 
     async def _hooks(self, uow: UnitOfWork, hooks: list[SentHook], row: OutboxRow,
                      result: Any, reason: str | None) -> None:

@@ -189,13 +189,29 @@ class OutboxRepo(_Repo):
                 for r in rows]
 
     async def lease(self, ids: list[int], until: datetime) -> None:
-        """Lease rows to this sender until `until`, or extend its lease on rows it still holds
-        (a stopped sender's rows come back then)."""
+        """Lease rows to this sender until `until` (a stopped sender's rows come back then)."""
         if ids:
             await self.session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(ids),
                                             OutboxMessage.status == "pending")
                 .values(lease_until=until))
+
+    async def renew(self, held: dict[int, datetime], until: datetime) -> set[int]:
+        """Extend leases this sender still holds (the row still shows the lease_until it wrote)
+        and return their ids; a row taken over by another sender shows a later one."""
+        kept: set[int] = set()
+        by_lease: dict[datetime, list[int]] = {}
+        for row_id, old in held.items():
+            by_lease.setdefault(old, []).append(row_id)
+        for old, ids in by_lease.items():
+            result = await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_until == old,
+                       OutboxMessage.status == "pending")
+                .values(lease_until=until).returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False))
+            kept.update(result.scalars())
+        return kept
 
     async def mark_sent(self, results: list[tuple[int, int | None]], now: datetime) -> None:
         """Record delivered calls with the message id Telegram gave them."""
@@ -206,10 +222,12 @@ class OutboxRepo(_Repo):
                   "lease_until": None} for i, mid in results])
 
     async def retry_later(self, row_id: int, not_before: datetime, error: str,
-                          count_attempt: bool = True) -> None:
-        """Put a call back for a later try (rate limit, network or server error)."""
-        values: dict[str, Any] = {"not_before": not_before, "error": error[:256],
-                                  "lease_until": None}
+                          count_attempt: bool = True, release: bool = True) -> None:
+        """Put a call back for a later try (rate limit, network or server error); `release`
+        False keeps the lease of a sender that retries it from memory."""
+        values: dict[str, Any] = {"not_before": not_before, "error": error[:256]}
+        if release:
+            values["lease_until"] = None
         if count_attempt:
             values["attempts"] = OutboxMessage.attempts + 1
         await self.session.execute(

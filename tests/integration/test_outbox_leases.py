@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from bot.bot_api import BotApi
 from bot.clock import FrozenClock
 from bot.emulator import Emulator
-from bot.outbox import LEASE, RENEW_EVERY_S, Sender
+from bot.outbox import LEASE, Sender
 from bot.ratelimit import RateLimiter
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_async
@@ -53,7 +53,7 @@ async def _running(sender: Sender) -> AsyncIterator[asyncio.Task[None]]:
 
 
 def _sender(db: Database, emu: Emulator, clock: FrozenClock,
-            renew_every: float = RENEW_EVERY_S) -> Sender:
+            renew_every: float | None = None) -> Sender:
     return Sender(db, BotApi(emu.base_url, TOKEN, timeout=60), RateLimiter(0, 0, 0), clock,
                   renew_every=renew_every)
 
@@ -119,6 +119,43 @@ async def test_a_lease_held_longer_than_its_term_is_renewed(db_url: str, emu: Em
             await api_close(a, b)
 
 
+async def test_a_sender_whose_lease_was_taken_over_lets_the_rows_go_on_sqlite(
+        db_url: str, emu: Emulator) -> None:
+    async with _database(db_url) as db:
+        await _lost_lease(db, emu)
+
+
+async def test_a_sender_whose_lease_was_taken_over_lets_the_rows_go_on_postgresql(
+        pg_url: str, emu: Emulator) -> None:
+    async with _database(pg_url) as db:
+        await _lost_lease(db, emu)
+
+
+async def _lost_lease(db: Database, emu: Emulator) -> None:
+    """A stalls past its lease (its clock stands still); B takes the rows over and sends them;
+    A learns at its next renewal and sends none of them, not even the one it had in flight."""
+    emu.user(CHAT_A)
+    # A's first call fails after 1 s; B's first call after 3 s, so B still holds the rows
+    # (pending) when A could try again.
+    emu.add_fault(method="sendMessage", chat_id=CHAT_A, kind="timeout", delay=1, times=1)
+    emu.add_fault(method="sendMessage", chat_id=CHAT_A, kind="timeout", delay=3, times=1)
+    await _enqueue(db, CHAT_A, 3)
+    a = _sender(db, emu, FrozenClock(T0), renew_every=0.05)
+    b = _sender(db, emu, FrozenClock(T0 + LEASE + timedelta(seconds=1)))
+    try:
+        async with _running(a):
+            await _wait(lambda: len(a._known) == 3 and a._inflight == 1)
+            async with _running(b):
+                await emu.wait_for_sent(CHAT_A, count=3, timeout=15)
+                await b.drain(within=15)
+                await _wait(lambda: not a._known)  # A's in-flight call failed; A let it go
+                await asyncio.sleep(0.2)  # A has had its chances to send them again
+    finally:
+        await api_close(a, b)
+    assert [m["text"] for m in emu.sent(CHAT_A)] == ["m0", "m1", "m2"]
+    assert a.sent_count == 0 and b.sent_count == 3
+
+
 async def _second_instance(shared_db: Database, emu: Emulator) -> None:
     emu.user(CHAT_A)
     emu.user(CHAT_B)
@@ -142,26 +179,32 @@ async def _second_instance(shared_db: Database, emu: Emulator) -> None:
 
 
 async def _expired_lease(shared_db: Database, emu: Emulator) -> None:
+    """The rows as a sender that died holding them leaves them: leased until T0 + LEASE."""
     emu.user(CHAT_A)
-    emu.add_fault(method="sendMessage", chat_id=CHAT_A, kind="timeout", delay=60, times=1)
     await _enqueue(shared_db, CHAT_A, 3)
-    a = _sender(shared_db, emu, FrozenClock(T0))
-    task = asyncio.create_task(a.run())
-    await _wait(lambda: len(a._known) == 3)
-    task.cancel()  # A dies holding the rows; their leases run out
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with shared_db.uow() as uow:
+        rows = await uow.repos.outbox.due(T0, 10)
+        await uow.repos.outbox.lease([r.id for r in rows], T0 + LEASE)
+        await uow.commit()
+    early = _sender(shared_db, emu, FrozenClock(T0 + LEASE - timedelta(seconds=1)))
+    try:
+        async with _running(early):
+            await early.drain(within=10)
+        assert emu.sent(CHAT_A) == []  # still leased: not taken
+    finally:
+        await api_close(early)
     b = _sender(shared_db, emu, FrozenClock(T0 + LEASE + timedelta(seconds=1)))
     try:
         async with _running(b):
             await emu.wait_for_sent(CHAT_A, count=3, timeout=10)
             await b.drain(within=10)
     finally:
-        await api_close(a, b)
+        await api_close(b)
     assert [m["text"] for m in emu.sent(CHAT_A)] == ["m0", "m1", "m2"]
     async with shared_db.uow() as uow:
         assert [r.status for r in await uow.repos.outbox.rows()] == ["sent"] * 3
-    # One row was in flight when A died; B cannot know which, so all it took over are counted.
+    # One row may have been in flight when its sender died; B cannot know which, so all it took
+    # over are counted.
     assert _at_risk(b, "lease_expired", "private") == 3
 
 
