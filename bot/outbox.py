@@ -318,8 +318,8 @@ class Sender:
                     self.metrics.messages_failed.inc()
                     await self._hooks(uow, self.on_failed, r.row, None, r.reason)
                 elif r.row.id in self._known and r.row.id not in self._lost:
-                    # (a taken-over row is the taker's to retry: its lease is not ours to clear)
-                    # A row retried from memory keeps its lease: no other sender may take it.
+                    # Retried from memory, a row keeps its lease (no other sender may take it);
+                    # a row taken over by another sender is theirs to retry, not ours to touch.
                     await repo.retry_later(r.row.id, now + timedelta(seconds=r.retry_in), r.reason,
                                            count_attempt=r.outcome is Outcome.TRANSIENT,
                                            release=r.let_go)
