@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -94,7 +95,8 @@ class App:
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,
                                          limits.per_group_per_minute), self.clock,
                              metrics=self.metrics, on_sent=hooks["on_sent"],
-                             on_failed=hooks["on_failed"])
+                             on_failed=hooks["on_failed"],
+                             lease=timedelta(seconds=self.config.file.telegram.outbox_lease_seconds))
         self.db.on_outbox.append(self.sender.wake)
         self.scheduler = Scheduler(self.db, self.clock, timer_handlers(self.deps))
         self.db.on_timers.append(self.scheduler.wake)

@@ -8,7 +8,7 @@ httpx stack cost ~1.5-2.5 ms of CPU against ~0.3 ms for the same POST through ai
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 import aiohttp
@@ -86,6 +86,37 @@ class Outcome(Enum):
     PERMANENT = "permanent"  # blocked, chat not found, bad request: never retried
 
 
+# The reason of a DONE answerCallbackQuery that came too late: the action stands, only the
+# button's answer could not be shown (the sender's hooks say it elsewhere).
+QUERY_EXPIRED = "query expired"
+# Calls that post something new: sent twice, they show twice. Everything else (edits, answers,
+# topic edits, deletes) repeats harmlessly: the second try is a no-op or "not modified".
+_POSTING = ("send", "copyMessage", "forwardMessage", "createForumTopic")
+
+
+def repeats_harmlessly(method: str) -> bool:
+    """True when making the call twice has the effect of making it once."""
+    return method == "sendChatAction" or not method.startswith(_POSTING)
+
+
+class RiskCause(StrEnum):
+    """Why a call sent again may be a duplicate (a label of duplicates_at_risk)."""
+
+    TIMEOUT = "timeout"  # no answer: the call may have been carried out
+    SERVER_ERROR = "server_error"  # a gateway may have passed the call on before failing
+    LEASE_EXPIRED = "lease_expired"  # taken over from a sender that died holding it
+
+
+def maybe_delivered(exc: BaseException) -> RiskCause | None:
+    """Why a failed call may still have taken effect, or None when it surely did not."""
+    if isinstance(exc, ApiUnavailable):
+        # A refused connection never reached Telegram; any other break came after sending.
+        return None if "Connector" in str(exc) else RiskCause.TIMEOUT
+    if isinstance(exc, ApiError) and exc.status >= 500:
+        return RiskCause.SERVER_ERROR
+    return None
+
+
 def classify(exc: BaseException) -> tuple[Outcome, str]:
     """Map a failed call to what the sender does, with a short reason safe to store."""
     if isinstance(exc, ApiError):
@@ -96,6 +127,10 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
             return Outcome.TRANSIENT, f"{exc.status} {exc.description}"[:200]
         if "not modified" in text or "not_modified" in text:
             return Outcome.DONE, exc.description
+        if "query is too old" in text or "query id is invalid" in text:
+            return Outcome.DONE, QUERY_EXPIRED
+        if "message to delete not found" in text:
+            return Outcome.DONE, exc.description  # gone already, e.g. a resend of a delete
         if exc.status == 403:
             return Outcome.PERMANENT, f"forbidden: {exc.description}"
         return Outcome.PERMANENT, f"bad request: {exc.description}"[:200]

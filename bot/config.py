@@ -67,6 +67,9 @@ class TelegramSection(_Strict):
     webhook_url: str | None = None
     webhook_secret: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,256}$")
     limits: Limits = Limits()
+    # How long the sender's claim on the rows it holds lasts (renewed every quarter of it):
+    # after a crash its rows are sent again once it has run out.
+    outbox_lease_seconds: int = Field(60, ge=5, le=3600)
 
 
 class WebSection(_Strict):

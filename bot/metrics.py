@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from bot.bot_api import RiskCause
+
+CHAT_KINDS = ("group", "private")
+
+
+def chat_kind(chat_id: int) -> str:
+    """The chat label of a metric: groups have negative ids."""
+    return CHAT_KINDS[0] if chat_id < 0 else CHAT_KINDS[1]
+
 
 class Metrics:
     """Counters and gauges exported on /metrics."""
@@ -23,6 +32,14 @@ class Metrics:
         self.messages_failed = Counter(
             "complaint_bot_messages_failed", "Outbox calls given up for good",
             registry=self.registry)
+        self.duplicates_at_risk = Counter(
+            "complaint_bot_outbox_duplicates_at_risk",
+            "Posting calls sent again although the earlier try may have been delivered "
+            "(cause: timeout, server_error, lease_expired; chat: group, private)",
+            ["cause", "chat"], registry=self.registry)
+        for cause in RiskCause:  # shown at 0 from the start: visible, never silent
+            for chat in CHAT_KINDS:
+                self.duplicates_at_risk.labels(cause=cause.value, chat=chat)
         self.inbox_pending = Gauge(
             "complaint_bot_inbox_pending", "Inbox rows waiting", registry=self.registry)
         self.outbox_pending = Gauge(

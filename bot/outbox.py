@@ -10,20 +10,28 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import bot_api
 from bot.bot_api import BotApi, Outcome
 from bot.clock import Clock
-from bot.metrics import Metrics
+from bot.metrics import Metrics, chat_kind
 from bot.ratelimit import RateLimiter
 from storage.repositories import OutboxRow
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
+# A short lease, renewed while this sender holds the rows: another instance never takes rows a
+# live sender holds, and the rows of one that died come back within a minute (not five).
+LEASE = timedelta(seconds=60)  # [telegram] outbox_lease_seconds
+RENEW_SHARE = 0.25  # renewed every quarter lease: a database stall of 3/4 of it keeps the lease
+# Button answers have their own lane: fetched first, sent at once, never behind a chat's
+# queued messages (Telegram's chat and group limits do not apply to them).
+ANSWER_METHODS = ("answerCallbackQuery",)
+ANSWER_FETCH = 100
+ANSWER_CONCURRENCY = 16
 MAX_BACKOFF_S = 300.0
 # Transient failures are retried for hours (a Telegram outage must not lose an acknowledgement),
 # then given up so nothing is retried forever.
@@ -40,12 +48,13 @@ class _Result:
     result: Any = None
     reason: str = ""
     retry_in: float = 0.0
+    let_go: bool = False  # a retry left to the database (not_before), not held in memory
 
 
 @dataclass
 class _ChatQueue:
     rows: deque[OutboxRow] = field(default_factory=deque)
-    busy: bool = False  # a call to this chat is in flight
+    busy: bool = False  # a call to this chat is in flight (the answer lane ignores it)
     hold_until: float = 0.0  # monotonic time before which nothing goes to this chat
 
 
@@ -55,8 +64,12 @@ class Sender:
     def __init__(self, db: Database, api: BotApi, limiter: RateLimiter, clock: Clock, *,
                  concurrency: int = 32, fetch_size: int = 500,
                  on_sent: list[SentHook] | None = None, on_failed: list[SentHook] | None = None,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, lease: timedelta = LEASE,
+                 renew_every: float | None = None) -> None:
         self.metrics = metrics or Metrics()
+        self.lease = lease
+        self.renew_every = lease.total_seconds() * RENEW_SHARE if renew_every is None \
+            else renew_every
         self.db, self.api, self.limiter, self.clock = db, api, limiter, clock
         self.concurrency = concurrency
         self.fetch_size = fetch_size
@@ -65,7 +78,12 @@ class Sender:
         self._wake = asyncio.Event()
         self._need_fetch = True
         self._chats: dict[int, _ChatQueue] = {}
-        self._known: set[int] = set()  # row ids held in memory
+        self._answers = _ChatQueue()
+        self._answers_inflight = 0
+        # Row ids held in memory → the lease_until this sender last wrote on them: the lease
+        # is still ours only while the row shows that value (a taker writes a later one).
+        self._known: dict[int, datetime] = {}
+        self._lost: set[int] = set()  # in flight when another instance took them over
         self._inflight = 0
         self._results: list[_Result] = []
         self._stopping = False
@@ -80,10 +98,10 @@ class Sender:
 
     async def run(self) -> None:
         """Deliver until cancelled."""
-        async with self.db.uow() as uow:
-            await uow.repos.outbox.release_leases()  # rows a crashed run had in flight
-            await uow.commit()
+        # No lease is cleared at start: another instance may hold them. A crashed run's rows
+        # come back when their lease runs out (at most one lease later).
         next_fetch = 0.0
+        next_renew = time.monotonic() + self.renew_every
         db_task: asyncio.Task[None] | None = None
         try:
             while not self._stopping:
@@ -92,11 +110,14 @@ class Sender:
                 # has one writer) must not stall calls that are already in memory.
                 if db_task is None or db_task.done():
                     fetch = self._need_fetch or now >= next_fetch
-                    if fetch or self._results:
+                    renew = now >= next_renew
+                    if fetch or renew or self._results:
                         if fetch:
                             self._need_fetch = False
                             next_fetch = now + 1.0  # rows with not_before come due by the clock
-                        db_task = asyncio.create_task(self._db_pass(fetch))
+                        if renew:
+                            next_renew = now + self.renew_every
+                        db_task = asyncio.create_task(self._db_pass(fetch, renew))
                 delay = self._dispatch()
                 timeout = min(delay, max(0.0, next_fetch - time.monotonic()))
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
@@ -112,11 +133,13 @@ class Sender:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await db_task
 
-    async def _db_pass(self, fetch: bool) -> None:
-        """Fetch due rows and write the results of finished calls."""
+    async def _db_pass(self, fetch: bool, renew: bool = False) -> None:
+        """Fetch due rows, write the results of finished calls, extend the leases held."""
         try:
             if fetch:
                 await self._fetch()
+            if renew and self._known:
+                await self._renew()
             if self._results:
                 await self._flush_results()
         except Exception:
@@ -148,20 +171,65 @@ class Sender:
             self.limiter.prune(self._pruned)
         now = self.clock.now()
         async with self.db.uow() as uow:
-            rows = [r for r in await uow.repos.outbox.due(now, self.fetch_size)
-                    if r.id not in self._known]
-            await uow.repos.outbox.lease([r.id for r in rows], now + LEASE)
+            repo = uow.repos.outbox
+            # Answers first and on their own: never behind a full fetch of other rows.
+            rows = await repo.due(now, ANSWER_FETCH, ANSWER_METHODS)
+            rows += await repo.due(now, self.fetch_size)
+            # An answer is in both lists; by id, in first-seen order (answers stay first).
+            rows = list({r.id: r for r in rows if r.id not in self._known}.values())
+            until = now + self.lease
+            await repo.lease([r.id for r in rows], until)
             await uow.commit()
             # Held in memory before the unit of work is left: drain() must never see the rows
             # leased in the database but not yet here.
             for r in rows:
-                self._known.add(r.id)
-                self._chats.setdefault(r.chat_id, _ChatQueue()).rows.append(r)
+                self._known[r.id] = until
+                if r.taken_over and not bot_api.repeats_harmlessly(r.method):
+                    # A sender stopped holding it: the call may have gone out before it died.
+                    self._at_risk(r, bot_api.RiskCause.LEASE_EXPIRED)
+                lane = (self._answers if r.method in ANSWER_METHODS
+                        else self._chats.setdefault(r.chat_id, _ChatQueue()))
+                lane.rows.append(r)
+
+    async def _renew(self) -> None:
+        """Extend the lease of every row still held, so no other instance takes it over; let
+        go of rows another instance took (our lease ran out: the database stalled)."""
+        held, until = dict(self._known), self.clock.now() + self.lease
+        async with self.db.uow() as uow:
+            kept = await uow.repos.outbox.renew(held, until)
+            await uow.commit()
+        for i in kept:
+            if i in self._known:
+                self._known[i] = until
+        lost = held.keys() - kept
+        if lost:
+            log.warning("outbox: %d leased rows were taken over by another sender", len(lost))
+            self._let_go(lost)
+
+    def _let_go(self, lost: set[int]) -> None:
+        """Drop rows we no longer hold: queued ones now, in-flight ones when they end."""
+        for q in (self._answers, *self._chats.values()):
+            if any(r.id in lost for r in q.rows):
+                for r in q.rows:
+                    if r.id in lost:
+                        self._known.pop(r.id, None)
+                q.rows = deque(r for r in q.rows if r.id not in lost)
+        # The rest are in flight or their result is being written: let go when they end.
+        self._lost |= lost & self._known.keys()
+
+    def _at_risk(self, row: OutboxRow, cause: bot_api.RiskCause) -> None:
+        self.metrics.duplicates_at_risk.labels(cause=cause.value, chat=chat_kind(row.chat_id)).inc()
 
     def _dispatch(self) -> float:
         """Start every call that may go now; return seconds until the next may."""
         now = time.monotonic()
         soonest = 1.0
+        a = self._answers
+        # Answers are not counted against `concurrency`: a full pipe of slow sends must not
+        # hold a steward's button answer.
+        while a.rows and self._answers_inflight < ANSWER_CONCURRENCY:
+            self._answers_inflight += 1
+            self._start(a, a.rows.popleft())
         for chat_id, q in list(self._chats.items()):
             if not q.rows:
                 if not q.busy:
@@ -169,7 +237,7 @@ class Sender:
                 continue
             if q.busy:
                 continue
-            if self._inflight >= self.concurrency:
+            if self._inflight - self._answers_inflight >= self.concurrency:
                 return 0.01
             if q.hold_until > now:
                 soonest = min(soonest, q.hold_until - now)
@@ -182,9 +250,12 @@ class Sender:
             self.limiter.record(chat_id, row.method, now)
             q.rows.popleft()
             q.busy = True
-            self._inflight += 1
-            asyncio.create_task(self._send(q, row))
+            self._start(q, row)
         return soonest
+
+    def _start(self, q: _ChatQueue, row: OutboxRow) -> None:
+        self._inflight += 1
+        asyncio.create_task(self._send(q, row))
 
     async def _send(self, q: _ChatQueue, row: OutboxRow) -> None:
         try:
@@ -199,17 +270,29 @@ class Sender:
                 res.retry_in = bot_api.retry_after_seconds(exc)
             elif outcome is Outcome.TRANSIENT:
                 res.retry_in = min(MAX_BACKOFF_S, 2.0 ** row.attempts) * random.uniform(0.8, 1.2)
+                cause = bot_api.maybe_delivered(exc)
+                if cause and not bot_api.repeats_harmlessly(row.method):
+                    # Telegram may have done it and only the answer was lost; the resend can
+                    # duplicate it. Counted, never silent (there is no way to ask Telegram).
+                    self._at_risk(row, cause)
         finally:
             q.busy = False
             self._inflight -= 1
+            if q is self._answers:
+                self._answers_inflight -= 1
         if res.outcome is Outcome.TRANSIENT:
             row.attempts += 1
             if row.attempts >= MAX_ATTEMPTS:
                 res.outcome, res.reason = Outcome.PERMANENT, f"gave up: {res.reason}"
         if res.outcome in (Outcome.RATE_LIMITED, Outcome.TRANSIENT):
-            # Keep the row at the head of its chat so later messages never overtake it.
-            q.rows.appendleft(row)
-            q.hold_until = time.monotonic() + res.retry_in
+            if q is self._answers or row.id in self._lost:
+                # Answers have no order to keep: this one comes back when due, the others go on.
+                # A row another sender took over is theirs to retry.
+                res.let_go = True
+            else:
+                # Keep the row at the head of its chat so later messages never overtake it.
+                q.rows.appendleft(row)
+                q.hold_until = time.monotonic() + res.retry_in
             if res.outcome is Outcome.RATE_LIMITED:
                 self.rate_limited_count += 1
         self._results.append(res)
@@ -226,23 +309,28 @@ class Sender:
             await repo.mark_sent(sent, now)
             for r in results:
                 if r.outcome in (None, Outcome.DONE):
-                    await self._hooks(uow, self.on_sent, r.row, r.result, None)
+                    # A DONE row passes its reason ("not modified", "query expired") on.
+                    await self._hooks(uow, self.on_sent, r.row, r.result, r.reason or None)
                 elif r.outcome is Outcome.PERMANENT:
                     log.warning("outbox %s %s to chat failed for good: %s",
                                 r.row.id, r.row.method, r.reason)
                     await repo.mark_failed(r.row.id, r.reason, now)
                     self.metrics.messages_failed.inc()
                     await self._hooks(uow, self.on_failed, r.row, None, r.reason)
-                else:
+                elif r.row.id in self._known and r.row.id not in self._lost:
+                    # Retried from memory, a row keeps its lease (no other sender may take it);
+                    # a row taken over by another sender is theirs to retry, not ours to touch.
                     await repo.retry_later(r.row.id, now + timedelta(seconds=r.retry_in), r.reason,
-                                           count_attempt=r.outcome is Outcome.TRANSIENT)
+                                           count_attempt=r.outcome is Outcome.TRANSIENT,
+                                           release=r.let_go)
             await uow.commit()
         del self._results[:len(results)]
         self.sent_count += len(sent)
         self.metrics.messages_sent.inc(len(sent))
         for r in results:
-            if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT):
-                self._known.discard(r.row.id)
+            if r.outcome in (None, Outcome.DONE, Outcome.PERMANENT) or r.let_go:
+                self._known.pop(r.row.id, None)
+                self._lost.discard(r.row.id)
 
     async def _hooks(self, uow: UnitOfWork, hooks: list[SentHook], row: OutboxRow,
                      result: Any, reason: str | None) -> None:

@@ -57,7 +57,8 @@ def render(out: OutboxRepo, effects: list[so.Effect]) -> None:
         elif isinstance(e, so.Alert):
             out.enqueue(e.chat_id, "answerCallbackQuery", {
                 "callback_query_id": e.query_id, "show_alert": e.alert,
-                "text": _plain(t(e.lang, e.key, **_escaped(e.values)))[:200]})
+                "text": _plain(t(e.lang, e.key, **_escaped(e.values)))[:200]},
+                ticket_id=e.ticket_id, purpose=handoff.ANSWER if e.ticket_id else None)
 
 
 def _escaped(values: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot import bot_api
 from bot.outbox import SentHook
 from bot.scope import current_uow
 from bot.services import handling, handoff, roster
@@ -115,7 +116,10 @@ def sender_hooks(desk: Desk) -> dict[str, list[SentHook]]:
     """What the outbox sender does after a staff-side call: card after topic, id mapping,
     fallback without topics, unreachable customers."""
 
-    async def sent(uow: UnitOfWork, row: OutboxRow, result: Any, _reason: str | None) -> None:
+    async def sent(uow: UnitOfWork, row: OutboxRow, result: Any, reason: str | None) -> None:
+        if reason == bot_api.QUERY_EXPIRED:
+            staff_render.render(uow.repos.outbox, await handoff.on_answer_expired(uow, desk, row))
+            return
         staff_render.render(uow.repos.outbox, await handoff.on_sent(uow, desk, row, result))
 
     async def failed(uow: UnitOfWork, row: OutboxRow, _result: Any, reason: str | None) -> None:

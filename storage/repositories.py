@@ -135,6 +135,7 @@ class OutboxRow:
     attempts: int
     ticket_id: int | None
     purpose: str | None
+    taken_over: bool = False  # its lease had run out: a sender stopped while holding it
 
 
 class OutboxRepo(_Repo):
@@ -166,27 +167,51 @@ class OutboxRepo(_Repo):
         self._buffer.clear()
         await self.session.execute(insert(OutboxMessage), rows)
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxRow]:
-        """Pending calls whose time has come, oldest first, not leased by a live sender."""
+    async def due(self, now: datetime, limit: int,
+                  methods: tuple[str, ...] = ()) -> list[OutboxRow]:
+        """Pending calls whose time has come, oldest first, not leased by a live sender
+        (only `methods` when given)."""
         stmt = (
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.method,
                    OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.ticket_id,
-                   OutboxMessage.purpose)
+                   OutboxMessage.purpose, OutboxMessage.lease_until)
             .where(OutboxMessage.status == "pending",
                    or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
             .order_by(OutboxMessage.id).limit(limit)
         )
+        if methods:
+            stmt = stmt.where(OutboxMessage.method.in_(methods))
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = await self.session.execute(stmt)
-        return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7] is not None)
+                for r in rows]
 
     async def lease(self, ids: list[int], until: datetime) -> None:
-        """Lease rows to this sender until `until` (a crashed sender's rows come back then)."""
+        """Lease rows to this sender until `until` (a stopped sender's rows come back then)."""
         if ids:
             await self.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(lease_until=until))
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids),
+                                            OutboxMessage.status == "pending")
+                .values(lease_until=until))
+
+    async def renew(self, held: dict[int, datetime], until: datetime) -> set[int]:
+        """Extend leases this sender still holds (the row still shows the lease_until it wrote)
+        and return their ids; a row taken over by another sender shows a later one."""
+        kept: set[int] = set()
+        by_lease: dict[datetime, list[int]] = {}
+        for row_id, old in held.items():
+            by_lease.setdefault(old, []).append(row_id)
+        for old, ids in by_lease.items():
+            result = await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.lease_until == old,
+                       OutboxMessage.status == "pending")
+                .values(lease_until=until).returning(OutboxMessage.id)
+                .execution_options(synchronize_session=False))
+            kept.update(result.scalars())
+        return kept
 
     async def mark_sent(self, results: list[tuple[int, int | None]], now: datetime) -> None:
         """Record delivered calls with the message id Telegram gave them."""
@@ -197,10 +222,12 @@ class OutboxRepo(_Repo):
                   "lease_until": None} for i, mid in results])
 
     async def retry_later(self, row_id: int, not_before: datetime, error: str,
-                          count_attempt: bool = True) -> None:
-        """Put a call back for a later try (rate limit, network or server error)."""
-        values: dict[str, Any] = {"not_before": not_before, "error": error[:256],
-                                  "lease_until": None}
+                          count_attempt: bool = True, release: bool = True) -> None:
+        """Put a call back for a later try (rate limit, network or server error); `release`
+        False keeps the lease of a sender that retries it from memory."""
+        values: dict[str, Any] = {"not_before": not_before, "error": error[:256]}
+        if release:
+            values["lease_until"] = None
         if count_attempt:
             values["attempts"] = OutboxMessage.attempts + 1
         await self.session.execute(
@@ -218,12 +245,6 @@ class OutboxRepo(_Repo):
         return int(await self.session.scalar(
             select(func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.status == "pending")) or 0)
-
-    async def release_leases(self) -> None:
-        """Clear every lease (one instance starting up owns them all)."""
-        await self.session.execute(
-            update(OutboxMessage).where(OutboxMessage.lease_until.is_not(None))
-            .values(lease_until=None))
 
     async def rows(self, **where: Any) -> list[OutboxMessage]:
         """Outbox rows matching column values (for reports and tests)."""

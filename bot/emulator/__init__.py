@@ -21,7 +21,10 @@ under ``/_emu/`` is documented in ``bot.emulator.control``.
 Behaviour notes: rate limits count message-sending methods (send* except sendChatAction,
 copy*/forward*, editMessage*): ``per_chat_per_second`` applies to private chats,
 ``per_group_per_minute`` to groups, ``overall_per_second`` to all. A "timeout" fault holds the
-request for ``delay`` seconds (or until stop) and then answers 504 without side effects.
+request for ``delay`` seconds (or until stop) and then answers 504 without side effects; a
+"delivered_timeout" fault does the call first (the message is sent), then holds and answers
+504 — the answer lost after delivery; "query_too_old" refuses an answerCallbackQuery as
+Telegram does after its deadline.
 HTML parse_mode is checked strictly (a bare ``&`` is refused, unlike Telegram).
 Standalone: ``python -m bot.emulator --host 127.0.0.1 --port 8081 --token 123:ABC [--no-limits]
 [--latency-ms 50]``.

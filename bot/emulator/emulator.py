@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import mimetypes
+import random
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -29,7 +30,11 @@ from .state import (
 log = logging.getLogger(__name__)
 _FIRST_UPDATE_ID = 100_000_001
 _DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-FAULT_KINDS = ("429", "5xx", "timeout", "blocked", "chat_not_found")
+# "delivered_timeout": the call takes effect, then the answer is held ``delay`` seconds and
+# lost (504), as when the client's timeout fires after Telegram delivered.
+# "query_too_old": answerCallbackQuery after Telegram's deadline for an answer.
+FAULT_KINDS = ("429", "5xx", "timeout", "blocked", "chat_not_found", "delivered_timeout",
+               "query_too_old")
 
 
 @dataclass
@@ -42,6 +47,7 @@ class Fault:
     times: int | None = 1
     retry_after: int = 2
     delay: float = 30.0
+    probability: float = 1.0  # share of matching calls it hits (chaos runs: e.g. 0.05)
 
 
 @dataclass
@@ -166,7 +172,7 @@ class Emulator:
     def __init__(self, token: str = "123456:TEST", limits: Limits | None = None, *,
                  bot_username: str = "emulator_bot", bot_name: str = "Emulator Bot",
                  record_calls: bool = True, latency: float = 0.0,
-                 event_log_size: int = 50_000) -> None:
+                 event_log_size: int = 50_000, seed: int | None = None) -> None:
         self.token = token
         self.latency = latency  # seconds every Bot API call is held before it is answered
         self.bot_id = int(token.split(":", 1)[0])
@@ -182,6 +188,7 @@ class Emulator:
         self.callback_queries: dict[str, dict[str, Any]] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.faults: list[Fault] = []
+        self._rng = random.Random(seed)
         self.calls: list[CallRecord] = []
         # Always-on counters {method: {status: n}} (cheap, unlike ``calls``), for benchmarks.
         self.call_counts: dict[str, dict[int, int]] = {}
@@ -538,11 +545,13 @@ class Emulator:
     # ---- faults and limits -----------------------------------------------------------------
     def add_fault(self, method: str | None = None, chat_id: int | str | None = None,
                   kind: str = "5xx", times: int | None = 1, retry_after: int = 2,
-                  delay: float = 30.0) -> Fault:
-        """Make the next ``times`` matching calls fail with ``kind`` (see FAULT_KINDS)."""
+                  delay: float = 30.0, probability: float = 1.0) -> Fault:
+        """Make the next ``times`` matching calls (each with ``probability``) fail with ``kind``
+        (see FAULT_KINDS)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
-        f = Fault(method.lower() if method else None, chat_id, kind, times, retry_after, delay)
+        f = Fault(method.lower() if method else None, chat_id, kind, times, retry_after, delay,
+                  probability)
         self.faults.append(f)
         return f
 
@@ -554,6 +563,8 @@ class Emulator:
         """The first fault matching this call, consuming one of its ``times``."""
         for f in self.faults:
             if f.method not in (None, method) or (f.chat_id is not None and f.chat_id != chat_id):
+                continue
+            if f.probability < 1.0 and self._rng.random() >= f.probability:
                 continue
             if f.times is not None:
                 f.times -= 1

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
-from .emulator import CallRecord, Emulator
+from .emulator import CallRecord, Emulator, Fault
 from .methods import HANDLERS
 from .schema import BY_LOWER, ApiError, MethodSpec, Upload
 
@@ -64,10 +64,11 @@ async def read_params(request: web.Request) -> dict[str, Any]:
     return raw
 
 
-async def _apply_fault(emu: Emulator, method: str, params: dict[str, Any]) -> None:
+async def _apply_fault(emu: Emulator, method: str, params: dict[str, Any]) -> Fault | None:
+    """Fail the call as an injected fault says; a fault that acts after the call is returned."""
     fault = emu.take_fault(method, params.get("chat_id"))
-    if fault is None:
-        return
+    if fault is None or fault.kind == "delivered_timeout":
+        return fault
     if fault.kind == "429":
         n = fault.retry_after
         raise ApiError(429, f"Too Many Requests: retry after {n}", retry_after=n)
@@ -77,7 +78,15 @@ async def _apply_fault(emu: Emulator, method: str, params: dict[str, Any]) -> No
         raise ApiError(403, "Forbidden: bot was blocked by the user")
     if fault.kind == "chat_not_found":
         raise ApiError(400, "Bad Request: chat not found")
-    try:  # "timeout": hold the request open without blocking others
+    if fault.kind == "query_too_old":
+        raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
+                            "query ID is invalid")
+    await _lose_answer(emu, fault)
+
+
+async def _lose_answer(emu: Emulator, fault: Fault) -> NoReturn:
+    """Hold the request open (without blocking others), then answer 504."""
+    try:
         await asyncio.wait_for(emu.stopping.wait(), fault.delay)
     except TimeoutError:
         pass
@@ -95,8 +104,7 @@ async def call(emu: Emulator, method: str, raw: dict[str, Any]) -> Any:
 async def run(emu: Emulator, spec: MethodSpec, params: dict[str, Any]) -> Any:
     """Faults, rate limits, then the handler for already-validated params."""
     low = spec.name.lower()
-    if emu.faults:
-        await _apply_fault(emu, low, params)
+    after = await _apply_fault(emu, low, params) if emu.faults else None
     if low in RATE_LIMITED and "chat_id" in params:
         chat = emu.chats.get(params["chat_id"]) if isinstance(params["chat_id"], int) else None
         if chat is not None:
@@ -106,7 +114,10 @@ async def run(emu: Emulator, spec: MethodSpec, params: dict[str, Any]) -> Any:
         if spec.returns == ["Boolean"]:
             return True
         raise ApiError(400, f"Bad Request: method {spec.name} is not supported by the emulator")
-    return await handler(emu, params)
+    result = await handler(emu, params)
+    if after is not None:  # delivered, but the caller never hears so
+        await _lose_answer(emu, after)
+    return result
 
 
 async def handle_api(request: web.Request) -> web.Response:

@@ -67,7 +67,8 @@ class Ctx:
     def done(self, key: str, **values: object) -> None:
         """Acknowledge: an answer to a button, or a line in the topic for a message."""
         if self.m.query_id:
-            self.out.append(Alert(self.m.chat_id, self.m.query_id, key, values, self.lang))
+            self.out.append(Alert(self.m.chat_id, self.m.query_id, key, values, self.lang,
+                                  ticket_id=self.t.id))
         else:
             self.topic(key, reply=True, **values)
 
@@ -163,7 +164,8 @@ async def _deny(c: Ctx, action: Action, d: Decision) -> list[Effect]:
         values["name"] = holder.name if holder else "?"
     key = f"access.{d.reason}"
     if c.m.query_id:
-        c.out.append(Alert(c.m.chat_id, c.m.query_id, key, values, c.lang, alert=True))
+        c.out.append(Alert(c.m.chat_id, c.m.query_id, key, values, c.lang, alert=True,
+                           ticket_id=c.t.id))
     elif c.m.chat_id < 0:
         c.topic(key, reply=True, **values)
     return c.out

@@ -13,7 +13,7 @@ from storage.models import Staff, Ticket
 from storage.repositories import OutboxRow
 from storage.uow import UnitOfWork
 
-TOPIC, CARD, TO_STAFF, TO_CUSTOMER = "topic", "card", "tms", "tmc"
+TOPIC, CARD, TO_STAFF, TO_CUSTOMER, ANSWER = "topic", "card", "tms", "tmc", "answer"
 SYSTEM = "system"
 # Forum topic names are limited to 128 characters.
 TOPIC_NAME_MAX = 128
@@ -173,6 +173,16 @@ async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> l
         if m is not None:
             m.customer_message_id = mid
     return []
+
+
+async def on_answer_expired(uow: UnitOfWork, desk: Desk, row: OutboxRow) -> list[Effect]:
+    """A button's answer came too late to show: the action stands, so say it in the topic."""
+    text = row.payload.get("text")
+    t = await uow.repos.tickets.get(row.ticket_id) if row.ticket_id else None
+    if row.purpose != ANSWER or t is None or not text:
+        return []
+    return [Say(row.chat_id, "staff.answer_late", {"text": text}, desk.staff_lang,
+                thread_id=t.topic_id, ticket_id=t.id)]
 
 
 async def on_failed(uow: UnitOfWork, desk: Desk, row: OutboxRow, reason: str,

@@ -121,6 +121,7 @@ class Alert:
     values: Mapping[str, Any] = field(default_factory=dict)
     lang: str = "zh_CN"
     alert: bool = False
+    ticket_id: int | None = None  # where to say it if the answer comes too late
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,9 @@ async def test_queued_message_survives_a_killed_process(
     """SIGKILL the real bot process while its reply is queued; the next run sends it once."""
     emu.add_fault(method="sendMessage", chat_id=7006, kind="5xx", times=None)
     cfg = tmp_path / "desk.toml"
-    cfg.write_text("[telegram]\npoll_timeout = 1\n[telegram.limits]\noverall_per_second = 0\n"
+    # A short lease: the row the killed run held is sent again once its lease has run out.
+    cfg.write_text("[telegram]\npoll_timeout = 1\noutbox_lease_seconds = 5\n"
+                   "[telegram.limits]\noverall_per_second = 0\n"
                    "per_chat_per_second = 0\nper_group_per_minute = 0\n[web]\nport = 0\n")
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emu.base_url,
            "DATABASE_URL": db_url, "COMPLAINT_BOT_CONFIG": str(cfg)}

@@ -496,6 +496,36 @@ async def test_timeout_fault_does_not_block_others(emu: Emulator, api: Api,
     held.cancel()
 
 
+async def test_delivered_timeout_sends_then_loses_the_answer(emu: Emulator, api: Api):
+    emu.user(5001)
+    emu.add_fault(method="sendMessage", chat_id=5001, kind="delivered_timeout", delay=0)
+    status, body = await api.json("sendMessage", chat_id=5001, text="it went out")
+    assert status == 504 and err(body) == "Gateway Timeout"
+    assert [m["text"] for m in emu.sent(5001)] == ["it went out"]  # delivered all the same
+
+
+async def test_query_too_old_fault(emu: Emulator, api: Api):
+    user = emu.user(5001)
+    kb = {"inline_keyboard": [[{"text": "Yes", "callback_data": "yes"}]]}
+    _, body = await api.json("sendMessage", chat_id=5001, text="ok?", reply_markup=kb)
+    qid = await user.press(body["result"]["message_id"], "yes")
+    emu.add_fault(method="answerCallbackQuery", kind="query_too_old")
+    status, body = await api.json("answerCallbackQuery", callback_query_id=qid, text="late")
+    assert status == 400 and "query is too old" in err(body)
+    assert emu.callback_answers(qid) is None
+
+
+async def test_a_fault_with_a_probability_hits_some_calls(api: Api):
+    emu = Emulator(token=TOKEN, limits=Limits.off(), seed=7)
+    await emu.start(port=0)
+    try:
+        emu.add_fault(method="getMe", kind="5xx", times=None, probability=0.5)
+        statuses = [(await Api(emu, api.http).json("getMe"))[0] for _ in range(40)]
+    finally:
+        await emu.stop()
+    assert set(statuses) == {200, 502}
+
+
 async def test_blocked_user(emu: Emulator, api: Api):
     emu.user(5001).block()
     status, body = await api.json("sendMessage", chat_id=5001, text="x")
