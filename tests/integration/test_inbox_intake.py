@@ -116,7 +116,7 @@ async def test_an_unparseable_update_is_parked_and_the_rest_flow(
 
 async def test_webhook_refuses_what_it_cannot_store_and_parks_what_it_cannot_read(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    """Bad JSON and a non-integer update_id: 400, not stored; a message without chat: 200, parked."""
+    """Bad JSON, a non-integer update_id: 400, not stored; a message without chat: 200, parked."""
     app = await desk_factory(webhook_config(db_url, emu))
     assert await _post(app, None, raw=b"{not json") == 400
     assert await _post(app, {**_start(0, 7206, "Zed"), "update_id": "600"}) == 400
