@@ -7,6 +7,7 @@ import contextlib
 import errno
 import logging
 import secrets
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,9 @@ from storage.uow import Database
 
 log = logging.getLogger(__name__)
 
-SHUTDOWN_GRACE_S = 10.0  # SIGTERM: how long the batch in hand and the sends in flight may take
+# SIGTERM: how long the batch in hand and the sends in flight may take, all together; below
+# Docker's default 10 s before it sends SIGKILL.
+SHUTDOWN_GRACE_S = 8.0
 STALL_AFTER_S = 60.0  # a loop silent this long is reported stalled by /healthz
 MAX_CONNECT_BACKOFF_S = 60.0  # the longest wait between two tries to reach Telegram
 
@@ -130,7 +133,7 @@ class App:
         await self._start_web(self._secret)
         # One try in line (the usual case: Telegram answers and start() returns serving); if it
         # does not, keep trying in the background with capped backoff.
-        if not await self._connect_once(attempt=1, wait=0.0):
+        if not await self._connect_once(attempt=1, wait=1.0):
             self._connector = asyncio.create_task(self._connect_with_backoff(), name="telegram")
 
     async def _connect_once(self, attempt: int, wait: float) -> bool:
@@ -233,14 +236,20 @@ class App:
                 await self._connector
         sup = getattr(self, "supervisor", None)
         if sup is not None:
+            # One budget for all the steps, so the whole stop stays within `grace`.
+            deadline = time.monotonic() + grace
+
+            def left() -> float:
+                return max(0.1, deadline - time.monotonic())
+
             await sup.cancel("poller")  # unconfirmed updates are redelivered by Telegram
             self.worker.stop()
-            await sup.wait("inbox-worker", grace)
+            await sup.wait("inbox-worker", left())
             if sup.running("sender"):
                 self.sender.stop()
-                await sup.wait("sender", grace)
+                await sup.wait("sender", left())
                 with contextlib.suppress(Exception):  # the database may be what failed
-                    await self.sender.finish(grace)
+                    await self.sender.finish(left())
             await sup.cancel_all()
         if self._runner is not None:
             await self._runner.cleanup()

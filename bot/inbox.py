@@ -116,12 +116,13 @@ class InboxWorker:
         """Process until cancelled or stopped (stop() lets the batch in hand finish)."""
         while not self._stopping:
             self.heartbeat()
-            # Wake now and then even when idle, so the heartbeat says "alive", not "stalled".
-            try:
-                async with asyncio.timeout(5.0):
-                    await self._event.wait()
-            except TimeoutError:
-                continue
+            if not self._queue:  # after a restart the queue may hold what the crash left
+                # Wake now and then even when idle, so the heartbeat says "alive", not "stalled".
+                try:
+                    async with asyncio.timeout(5.0):
+                        await self._event.wait()
+                except TimeoutError:
+                    continue
             self._event.clear()
             while self._queue and not self._stopping:
                 batch = [heapq.heappop(self._queue)[1]

@@ -110,7 +110,8 @@ class Sender:
                 self._wake.clear()
         finally:
             if db_task is not None:
-                db_task.cancel()
+                if not self._stopping:  # asked to stop: let it commit what it is writing
+                    db_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await db_task
 
