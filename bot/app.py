@@ -173,8 +173,14 @@ class App:
             while True:
                 await asyncio.sleep(wait)
                 attempt, wait = attempt + 1, min(wait * 2, MAX_CONNECT_BACKOFF_S)
-                if await self._connect_once(attempt, wait):
-                    return
+                try:
+                    if await self._connect_once(attempt, wait):
+                        return
+                except TokenRejected:
+                    raise
+                except Exception as exc:  # e.g. the database failed in recovery: try again
+                    log.warning("start-up failed (%s), attempt %d; retrying in %.0fs",
+                                type(exc).__name__, attempt, wait)
         except TokenRejected as exc:
             assert self._fatal is not None
             self._fatal.set_result(exc)
