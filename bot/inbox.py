@@ -157,15 +157,16 @@ class InboxWorker:
 
     async def _process_fast(self, batch: list[StoredUpdate]) -> bool:
         """The whole batch in one transaction; False (all rolled back) if any update fails."""
-        parsed = [(item, self._parse(item)) for item in batch]
+        updates = [self._parse(item) for item in batch]
+        if any(u is None for u in updates):
+            return False  # a poison update: the careful path parks it (rare, so no cost here)
         async with self.db.uow() as uow:
-            for item, update in parsed:
-                if update is None:
-                    await self._park_unparseable(uow, item)
-                elif await self._handle(uow, update) is not None:
+            for update in updates:
+                assert update is not None
+                if await self._handle(uow, update) is not None:
                     uow.repos.outbox.discard()
                     return False  # leaving without commit rolls the whole batch back
-            await self._finish(uow, [i.update_id for i, u in parsed if u is not None])
+            await self._finish(uow, [i.update_id for i in batch])
         return True
 
     async def _process_careful(self, batch: list[StoredUpdate]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import App
+from bot.app import App, TokenRejected
 from bot.config import Config
 from bot.emulator import Emulator, Limits
 from storage.models import OutboxMessage
@@ -101,6 +101,26 @@ async def test_start_with_telegram_unreachable_waits_then_serves(
         await app.stop()
         await emu.stop()
     assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
+
+
+async def test_a_token_rejected_once_telegram_is_back_stops_the_desk(db_url: str) -> None:
+    """Down at start, then up but refusing the token: run_forever ends with the config error."""
+    port = _free_port()
+    app = App(make_config(db_url, f"http://127.0.0.1:{port}"))
+    emu = Emulator(token="654321:ANOTHER-BOT", limits=Limits.off())
+    runner = asyncio.create_task(app.run_forever(asyncio.Event()))
+    try:
+        async def started() -> bool:
+            return app.web_port is not None
+
+        await _wait_until(started, within=30)
+        await emu.start(port=port)
+        with pytest.raises(TokenRejected):
+            async with asyncio.timeout(90):
+                await runner
+    finally:
+        runner.cancel()
+        await emu.stop()
 
 
 def _bot_env(emu_url: str, db_url: str, cfg: Path, token: str = TOKEN) -> dict[str, str]:
