@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
 from bot.metrics import Metrics
@@ -21,6 +22,8 @@ from bot.metrics import Metrics
 log = logging.getLogger(__name__)
 
 LoopFactory = Callable[[], Coroutine[Any, Any, None]]
+
+_PROJECT = str(Path(__file__).resolve().parents[1])
 
 # A loop that ran this long before crashing starts its backoff from the beginning again.
 HEALTHY_RUN_S = 60.0
@@ -140,8 +143,15 @@ class Supervisor:
                 loop.restarts += 1
                 self.metrics.loop_restarts.labels(loop.name).inc()
                 # The type and where, never the message: it may quote SQL parameters.
-                where = traceback.extract_tb(exc.__traceback__)[-1]
-                log.error("%s crashed (%s at %s:%s); restarting in %.0fs", loop.name,
-                          loop.error, where.filename.rsplit("/", 1)[-1], where.lineno, backoff)
+                log.error("%s crashed (%s at %s); restarting in %.0fs", loop.name,
+                          loop.error, _where(exc), backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
+
+
+def _where(exc: BaseException) -> str:
+    """The deepest line of our own code the exception passed through (file:line)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f.filename.startswith(_PROJECT) and "/.venv/" not in f.filename]
+    f = (ours or frames)[-1]
+    return f"{f.filename.removeprefix(_PROJECT).lstrip('/')}:{f.lineno}"
