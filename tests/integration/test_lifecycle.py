@@ -200,11 +200,13 @@ async def test_sigterm_lets_sends_in_flight_finish_and_nothing_is_sent_twice(
         for uid, name in users:
             await emu.user(uid, first_name=name, language_code="en").send_text("/start")
 
-        async def queued() -> bool:
-            return len(await _rows(db_url, OutboxMessage)) == len(users)
+        async def leased() -> bool:  # the sender holds them: their calls start right away
+            rows = await _rows(db_url, OutboxMessage)
+            return len(rows) == len(users) and all(r.lease_until is not None or r.status == "sent"
+                                                   for r in rows)
 
-        await _wait_until(queued, within=30)
-        await asyncio.sleep(0.3)  # the sender has picked them up; their calls are being held
+        await _wait_until(leased, within=30)
+        await asyncio.sleep(0.3)  # their calls are being held by the emulator now
         proc.send_signal(signal.SIGTERM)
         assert await _exit_of(proc, 30) == 0
         emu.latency = 0.0
