@@ -28,9 +28,9 @@ def _start(update_id: int, uid: int, name: str) -> dict[str, Any]:
         "from": {"id": uid, "is_bot": False, "first_name": name, "language_code": "en"}}}
 
 
-def webhook_config(db_url: str, emu: Emulator) -> Config:
+def webhook_config(db_url: str, emu: Emulator | str) -> Config:
     """A desk fed by webhook (the emulator accepts setWebhook; we POST the updates ourselves)."""
-    return make_config(db_url, emu.base_url,
+    return make_config(db_url, emu if isinstance(emu, str) else emu.base_url,
                        telegram={"webhook_url": "https://example.invalid/hook",
                                  "webhook_secret": SECRET, "poll_timeout": 1,
                                  "limits": {"overall_per_second": 0, "per_chat_per_second": 0,

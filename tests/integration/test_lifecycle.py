@@ -103,6 +103,31 @@ async def test_start_with_telegram_unreachable_waits_then_serves(
     assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
 
 
+async def test_webhook_is_set_once_telegram_is_reachable(db_url: str) -> None:
+    """Webhook mode, Bot API down at start: setWebhook is retried with getMe, then updates flow."""
+    from tests.integration.test_inbox_intake import _post, _start, webhook_config
+
+    port = _free_port()
+    app = App(webhook_config(db_url, f"http://127.0.0.1:{port}"))
+    emu = Emulator(token=TOKEN, limits=Limits.off())
+    try:
+        await app.start()
+        assert (await _health(app))[1]["problems"] == {"telegram": "unreachable"}
+        await emu.start(port=port)
+
+        async def webhook_set() -> bool:
+            return any(c.method == "setWebhook" and c.status == 200 for c in emu.calls)
+
+        await _wait_until(webhook_set, within=90)
+        emu.user(7303, first_name="Cid", language_code="en")
+        assert await _post(app, _start(700, 7303, "Cid")) == 200
+        await emu.wait_for_sent(7303, timeout=30)
+        assert len(greetings(emu, 7303, "en", "Cid")) == 1
+    finally:
+        await app.stop()
+        await emu.stop()
+
+
 async def test_a_token_rejected_once_telegram_is_back_stops_the_desk(db_url: str) -> None:
     """Down at start, then up but refusing the token: run_forever ends with the config error."""
     port = _free_port()
