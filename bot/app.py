@@ -232,7 +232,7 @@ class App:
 
     async def stop(self, grace: float = SHUTDOWN_GRACE_S) -> None:
         """Stop gracefully: no new updates, the batch in hand and the sends in flight finish
-        (each bounded by `grace` seconds) and are recorded; what is stored stays stored."""
+        and are recorded (all within `grace` seconds); what is stored stays stored."""
         if self._stopped:
             return
         self._stopped = True
