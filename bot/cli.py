@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -109,14 +110,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(config: Config) -> int:
-    from bot.app import App
-
     try:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(App(config).run_forever())
+        asyncio.run(_serve(config))
+    except ConfigError as err:  # a port in use, a token Telegram rejects
+        print(f"complaint-bot: config error: {err}", file=sys.stderr)
+        return EXIT_CONFIG
     except ChainError as err:  # the roster in the file, checked against the database
         return _config_error(config, err)
     return 0
+
+
+async def _serve(config: Config) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully (see App.stop)."""
+    from bot.app import App
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # systemd, Docker and Kubernetes send SIGTERM: dying at once would leave sends
+        # delivered but unrecorded, to be sent again after the restart.
+        loop.add_signal_handler(sig, stop.set)
+    await App(config).run_forever(stop)
 
 
 def _config_error(config: Config, err: Exception) -> int:

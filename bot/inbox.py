@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import logging
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -25,15 +25,25 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 
 
 def chat_of(update: dict[str, Any]) -> int | None:
-    """The chat an update belongs to (for per-chat order)."""
-    for key in ("message", "edited_message", "channel_post", "my_chat_member"):
-        if key in update:
-            return update[key]["chat"]["id"]
-    cq = update.get("callback_query")
-    if cq:
-        msg = cq.get("message")
-        return msg["chat"]["id"] if msg else cq["from"]["id"]
+    """The chat an update belongs to (for per-chat order); None if it names none it can read."""
+    try:
+        for key in ("message", "edited_message", "channel_post", "my_chat_member"):
+            if key in update:
+                return int(update[key]["chat"]["id"])
+        cq = update.get("callback_query")
+        if cq:
+            msg = cq.get("message")
+            return int(msg["chat"]["id"] if msg else cq["from"]["id"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        # A malformed payload is still stored (and parked by the worker), never refused here.
+        return None
     return None
+
+
+def valid_update_id(update: Any) -> bool:
+    """True when `update` is an object with an integer update_id (what the inbox can key on)."""
+    uid = update.get("update_id") if isinstance(update, dict) else None
+    return isinstance(uid, int) and not isinstance(uid, bool) and 0 <= uid < 2 ** 63
 
 
 def to_stored(updates: list[dict[str, Any]]) -> list[StoredUpdate]:
@@ -62,10 +72,15 @@ class InboxWorker:
         self.on_parked = on_parked  # tells the person that their message was kept
         self.batch_size = batch_size
         self.tries = tries
-        self._queue: deque[StoredUpdate] = deque()
+        # A heap by update_id, not a FIFO: webhook deliveries arrive out of order (Telegram
+        # uses parallel connections), and each must still run, the lower id of a chat first.
+        self._queue: list[tuple[int, StoredUpdate]] = []
+        self._queued: set[int] = set()  # ids queued or in the batch in hand
         self._event = asyncio.Event()
         self._last_id = 0  # update ids are positive
         self._busy = False
+        self._stopping = False
+        self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
         self.processed = 0
         self.failed = 0
         application.add_error_handler(self._on_error)
@@ -73,9 +88,10 @@ class InboxWorker:
     def submit(self, updates: list[StoredUpdate]) -> None:
         """Queue committed updates for processing."""
         for u in updates:
-            if u.update_id > self._last_id:
-                self._queue.append(u)
-                self._last_id = u.update_id
+            if u.update_id not in self._queued:
+                self._queued.add(u.update_id)
+                heapq.heappush(self._queue, (u.update_id, u))
+                self._last_id = max(self._last_id, u.update_id)
         if updates:
             self._event.set()
 
@@ -97,24 +113,39 @@ class InboxWorker:
         return len(pending)
 
     async def run(self) -> None:
-        """Process until cancelled."""
-        while True:
-            await self._event.wait()
+        """Process until cancelled or stopped (stop() lets the batch in hand finish)."""
+        while not self._stopping:
+            self.heartbeat()
+            if not self._queue:  # after a restart the queue may hold what the crash left
+                # Wake now and then even when idle, so the heartbeat says "alive", not "stalled".
+                try:
+                    async with asyncio.timeout(5.0):
+                        await self._event.wait()
+                except TimeoutError:
+                    continue
             self._event.clear()
-            while self._queue:
-                batch = [self._queue.popleft()
+            while self._queue and not self._stopping:
+                batch = [heapq.heappop(self._queue)[1]
                          for _ in range(min(self.batch_size, len(self._queue)))]
                 self._busy = True
                 try:
                     await self._process_batch(batch)
                 except Exception:
                     # The batch's transaction failed (e.g. the database was unavailable): its
-                    # updates are still pending in the inbox; put them back and try again.
-                    log.exception("inbox batch failed; retrying")
-                    self._queue.extendleft(reversed(batch))
-                    await asyncio.sleep(1.0)
+                    # updates are still pending in the inbox; put them back and let the
+                    # supervisor restart this loop after its backoff.
+                    for item in batch:
+                        heapq.heappush(self._queue, (item.update_id, item))
+                    raise
                 finally:
                     self._busy = False
+                self._queued.difference_update(i.update_id for i in batch)
+                self.heartbeat()
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then end run()."""
+        self._stopping = True
+        self._event.set()
 
     async def _process_batch(self, batch: list[StoredUpdate]) -> None:
         # Optimistic first: one transaction and no savepoints (two statements fewer per
@@ -126,9 +157,13 @@ class InboxWorker:
 
     async def _process_fast(self, batch: list[StoredUpdate]) -> bool:
         """The whole batch in one transaction; False (all rolled back) if any update fails."""
+        updates = [self._parse(item) for item in batch]
+        if any(u is None for u in updates):
+            return False  # a poison update: the careful path parks it (rare, so no cost here)
         async with self.db.uow() as uow:
-            for item in batch:
-                if await self._handle(uow, self._parse(item)) is not None:
+            for update in updates:
+                assert update is not None
+                if await self._handle(uow, update) is not None:
                     uow.repos.outbox.discard()
                     return False  # leaving without commit rolls the whole batch back
             await self._finish(uow, [i.update_id for i in batch])
@@ -146,8 +181,20 @@ class InboxWorker:
         self.processed += len(done)
         self.metrics.updates_processed.inc(len(done))
 
-    def _parse(self, item: StoredUpdate) -> Update:
-        return Update.de_json(json.loads(item.payload), self.application.bot)
+    def _parse(self, item: StoredUpdate) -> Update | None:
+        """The update as PTB's object; None when PTB cannot read it (it is parked, not retried)."""
+        try:
+            update = Update.de_json(json.loads(item.payload), self.application.bot)
+        except Exception:  # any payload PTB cannot parse (e.g. a message without `date`)
+            return None
+        return update if isinstance(update, Update) else None
+
+    async def _park_unparseable(self, uow: UnitOfWork, item: StoredUpdate) -> None:
+        """Park an update PTB cannot parse, so it never blocks the ones after it."""
+        self.failed += 1
+        self.metrics.updates_unparseable.inc()
+        log.error("update %s cannot be parsed and is parked", item.update_id)
+        await uow.repos.inbox.mark_attempt(item.update_id, "unparseable", True, self.clock.now())
 
     async def _handle(self, uow: UnitOfWork, update: Update) -> BaseException | None:
         """Run PTB's handlers for one update inside `uow`; the error, if one failed."""
@@ -164,6 +211,9 @@ class InboxWorker:
     async def _process_one(self, uow: UnitOfWork, item: StoredUpdate) -> bool:
         """Run the handlers in a savepoint; on failure undo their writes and record the error."""
         update = self._parse(item)
+        if update is None:
+            await self._park_unparseable(uow, item)
+            return False
         error: BaseException | None = None
         for _ in range(self.tries):
             async with uow.session.begin_nested() as savepoint:
@@ -204,15 +254,17 @@ class Poller:
         self.db, self.api, self.worker, self.clock = db, api, worker, clock
         self.metrics = metrics or Metrics()
         self.timeout, self.limit = timeout, limit
+        self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
 
     async def run(self) -> None:
-        """Poll until cancelled."""
+        """Poll until cancelled (a database error ends it; the supervisor restarts it)."""
         await self.api.call("deleteWebhook", {"drop_pending_updates": False})
         async with self.db.uow() as uow:
             last = await uow.repos.inbox.max_update_id()
         offset = last + 1 if last is not None else None
         backoff = 1.0
         while True:
+            self.heartbeat()
             try:
                 raw = await self.api.call(
                     "getUpdates",

@@ -27,6 +27,12 @@ class Metrics:
         self.updates_failed = Counter(
             "complaint_bot_updates_failed", "Updates parked after a handler error",
             registry=self.registry)
+        self.updates_unparseable = Counter(
+            "complaint_bot_updates_unparseable",
+            "Updates parked because they could not be parsed", registry=self.registry)
+        self.loop_restarts = Counter(
+            "complaint_bot_loop_restarts", "Long-running loops restarted after a crash",
+            ["loop"], registry=self.registry)
         self.messages_sent = Counter(
             "complaint_bot_messages_sent", "Outbox calls delivered", registry=self.registry)
         self.messages_failed = Counter(

@@ -90,6 +90,7 @@ class Sender:
         self._pruned = 0.0
         self.sent_count = 0
         self.rate_limited_count = 0
+        self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
 
     def wake(self) -> None:
         """New rows were committed: look at the outbox now."""
@@ -105,6 +106,7 @@ class Sender:
         db_task: asyncio.Task[None] | None = None
         try:
             while not self._stopping:
+                self.heartbeat()
                 now = time.monotonic()
                 # Database work runs beside the sending: a long transaction elsewhere (SQLite
                 # has one writer) must not stall calls that are already in memory.
@@ -129,7 +131,8 @@ class Sender:
                 self._wake.clear()
         finally:
             if db_task is not None:
-                db_task.cancel()
+                if not self._stopping:  # asked to stop: let it commit what it is writing
+                    db_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await db_task
 
@@ -348,6 +351,24 @@ class Sender:
         """Ask the loop to end after the current step."""
         self._stopping = True
         self._wake.set()
+
+    async def finish(self, within: float = 10.0) -> None:
+        """After stop(): let calls in flight end (at most `within` s) and record their results."""
+        deadline = time.monotonic() + within
+        # Polled: the calls in flight signal only through the shared wake event the loop owns.
+        while ((self._inflight or self._answers_inflight)  # noqa: ASYNC110
+               and time.monotonic() < deadline):
+            await asyncio.sleep(0.02)
+        if self._results:
+            await self._flush_results()
+        # Rows held here but never started (button answers included): their lease ends now,
+        # so the next run sends them at once instead of waiting for it to expire.
+        held = [r.id for q in (*self._chats.values(), self._answers) for r in q.rows
+                if r.id not in self._lost]
+        if held:
+            async with self.db.uow() as uow:
+                await uow.repos.outbox.lease(held, self.clock.now())
+                await uow.commit()
 
 
 def _message_id(result: Any) -> int | None:

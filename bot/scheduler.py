@@ -28,18 +28,17 @@ class Scheduler:
         self.db, self.clock, self.handlers = db, clock, handlers
         self.poll_seconds, self.batch = poll_seconds, batch
         self._wake = asyncio.Event()
+        self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
 
     def wake(self) -> None:
         """A timer was added: look again now."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Run due timers until cancelled."""
+        """Run due timers until cancelled (a database error ends it; the supervisor restarts it)."""
         while True:
-            try:
-                await self.run_due()
-            except Exception:  # the database may be briefly unavailable; try again
-                log.exception("scheduler pass failed")
+            await self.run_due()
+            self.heartbeat()
             try:
                 async with asyncio.timeout(self.poll_seconds):
                     await self._wake.wait()

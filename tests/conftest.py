@@ -78,8 +78,7 @@ async def desk_factory() -> AsyncIterator[Callable[..., Any]]:
 
     yield start
     for a in apps:
-        if a._tasks:
-            await a.stop()
+        await a.stop()  # a no-op for those a test stopped already
 
 
 @pytest.fixture

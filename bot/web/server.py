@@ -5,13 +5,14 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.clock import Clock
-from bot.inbox import InboxWorker, store
+from bot.inbox import InboxWorker, chat_of, store, valid_update_id
 from bot.metrics import Metrics
 from storage.uow import Database
 
@@ -19,8 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def build_web_app(db: Database, worker: InboxWorker, clock: Clock, metrics: Metrics, *,
-                  webhook_path: str, secret: str | None) -> web.Application:
-    """The HTTP app; the webhook route exists only when a secret is configured."""
+                  webhook_path: str, secret: str | None,
+                  problems: Callable[[], dict[str, str]] = dict) -> web.Application:
+    """The HTTP app; the webhook route exists only when a secret is configured.
+
+    `problems` names the parts that are not healthy (a crashed or stalled loop, Telegram
+    unreachable); any makes /healthz answer 503.
+    """
     app = web.Application(client_max_size=2 * 1024 * 1024)
 
     async def webhook(request: web.Request) -> web.Response:
@@ -29,9 +35,15 @@ def build_web_app(db: Database, worker: InboxWorker, clock: Clock, metrics: Metr
             return web.Response(status=401, text="wrong secret token")
         try:
             update: Any = json.loads(await request.read())
-            int(update["update_id"])
-        except (ValueError, KeyError, TypeError):
+        except ValueError:
+            return web.Response(status=400, text="not JSON")
+        if not valid_update_id(update):
+            # Without an integer update_id it cannot be stored idempotently: refuse it loudly.
             return web.Response(status=400, text="not an update")
+        if chat_of(update) is None:
+            # Still stored and answered 200 (a 500 would be redelivered for ever); the worker
+            # parks it if PTB cannot read it.
+            log.warning("update %s names no chat", update["update_id"])
         new = await store(db, clock, [update])
         # 200 only now: the update is committed, so Telegram may forget it.
         metrics.updates_received.inc(len(new))
@@ -39,13 +51,18 @@ def build_web_app(db: Database, worker: InboxWorker, clock: Clock, metrics: Metr
         return web.Response(text="ok")
 
     async def healthz(_request: web.Request) -> web.Response:
+        bad = problems()
         try:
             async with db.uow() as uow:
                 inbox = await uow.repos.inbox.count("pending")
                 outbox = await uow.repos.outbox.count_pending()
         except Exception as exc:  # report, don't crash: this is what monitoring asks
-            return web.json_response({"ok": False, "error": type(exc).__name__}, status=503)
-        return web.json_response({"ok": True, "inbox_pending": inbox, "outbox_pending": outbox})
+            return web.json_response({"ok": False, "error": type(exc).__name__,
+                                      "problems": bad}, status=503)
+        body: dict[str, Any] = {"ok": not bad, "inbox_pending": inbox, "outbox_pending": outbox}
+        if bad:
+            body["problems"] = bad
+        return web.json_response(body, status=503 if bad else 200)
 
     async def metrics_view(_request: web.Request) -> web.Response:
         async with db.uow() as uow:
