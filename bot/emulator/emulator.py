@@ -29,7 +29,8 @@ from .state import (
 log = logging.getLogger(__name__)
 _FIRST_UPDATE_ID = 100_000_001
 _DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-FAULT_KINDS = ("429", "5xx", "timeout", "blocked", "chat_not_found")
+FAULT_KINDS = ("429", "5xx", "timeout", "blocked", "chat_not_found", "kicked",
+               "not_enough_rights", "migrated")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class Fault:
     times: int | None = 1
     retry_after: int = 2
     delay: float = 30.0
+    migrate_to_chat_id: int | None = None  # kind "migrated": the supergroup's new id
 
 
 @dataclass
@@ -259,6 +261,13 @@ class Emulator:
             self.chats[chat_id] = Chat(chat_id, kind, title=title, username=username,
                                        is_forum=is_forum and kind == "supergroup")
         return self.chats[chat_id]
+
+    def upgrade_group(self, old_id: int, new_id: int, title: str = "Group",
+                      is_forum: bool = True) -> Chat:
+        """Upgrade a group to a supergroup as Telegram does: calls to the old id are refused
+        with ``migrate_to_chat_id`` from now on."""
+        self.add_fault(chat_id=old_id, kind="migrated", times=None, migrate_to_chat_id=new_id)
+        return self.create_group(new_id, title=title, is_forum=is_forum)
 
     def chat(self, chat_id: int | str) -> Chat:
         """Find a chat by id or @username or raise ApiError 'chat not found'."""
@@ -538,11 +547,14 @@ class Emulator:
     # ---- faults and limits -----------------------------------------------------------------
     def add_fault(self, method: str | None = None, chat_id: int | str | None = None,
                   kind: str = "5xx", times: int | None = 1, retry_after: int = 2,
-                  delay: float = 30.0) -> Fault:
+                  delay: float = 30.0, migrate_to_chat_id: int | None = None) -> Fault:
         """Make the next ``times`` matching calls fail with ``kind`` (see FAULT_KINDS)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
-        f = Fault(method.lower() if method else None, chat_id, kind, times, retry_after, delay)
+        if (kind == "migrated") != (migrate_to_chat_id is not None):
+            raise ValueError("migrate_to_chat_id goes with kind 'migrated', and only there")
+        f = Fault(method.lower() if method else None, chat_id, kind, times, retry_after, delay,
+                  migrate_to_chat_id)
         self.faults.append(f)
         return f
 
