@@ -162,7 +162,8 @@ def card_text(v: so.CardView, lang: str) -> str:
 
 
 def _card(out: OutboxRepo, e: so.Card) -> None:
-    buttons = handoff.card_buttons(e.view.ticket_id, e.view.status)
+    buttons = (handoff.dm_card_buttons if e.purpose == handoff.DM_CARD
+               else handoff.card_buttons)(e.view.ticket_id, e.view.status)
     p: dict[str, Any] = {"chat_id": e.chat_id, "text": card_text(e.view, e.lang),
                          "parse_mode": "HTML",
                          "reply_markup": {"inline_keyboard": _keyboard(e.lang, buttons)}}
@@ -172,4 +173,5 @@ def _card(out: OutboxRepo, e: so.Card) -> None:
         return
     if e.thread_id:
         p["message_thread_id"] = e.thread_id
-    out.enqueue(e.chat_id, "sendMessage", p, ticket_id=e.view.ticket_id, purpose=handoff.CARD)
+    out.enqueue(e.chat_id, "sendMessage", p, ticket_id=e.view.ticket_id,
+                purpose=e.purpose or handoff.CARD)

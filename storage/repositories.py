@@ -466,6 +466,33 @@ class HandoffRepo(_Repo):
             self.session.add(c)
         return c
 
+    async def known_chat(self, chat_id: int) -> StaffChat | None:
+        """What we know of a staff chat, if anything."""
+        return await self.session.get(StaffChat, chat_id)
+
+    async def move_chat(self, old_id: int, new_id: int) -> None:
+        """Tickets of a group that Telegram gave a new id continue there."""
+        await self.session.execute(
+            update(Ticket).where(Ticket.staff_chat_id == old_id).values(staff_chat_id=new_id)
+            .execution_options(synchronize_session="fetch"))
+
+    async def unreachable_chats(self) -> list[StaffChat]:
+        """Staff chats the bot cannot post in now."""
+        return list((await self.session.scalars(select(StaffChat).where(
+            StaffChat.problem.is_not(None)).order_by(StaffChat.chat_id))).all())
+
+    async def awaiting_group(self, chat_id: int, limit: int | None = None) -> list[Ticket]:
+        """Tickets handed over by DM because this group failed, oldest first."""
+        stmt = (select(Ticket).where(Ticket.staff_chat_id == chat_id,
+                                     Ticket.handoff_failed_at.is_not(None))
+                .order_by(Ticket.id).limit(limit))
+        return list((await self.session.scalars(stmt)).all())
+
+    async def count_awaiting_group(self) -> int:
+        """Tickets waiting for their staff group to take them."""
+        return int(await self.session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.handoff_failed_at.is_not(None))) or 0)
+
     async def pending(self, user_id: int) -> StaffPending | None:
         """The staff member's action waiting for its text."""
         return await self.session.get(StaffPending, user_id)
