@@ -137,6 +137,13 @@ class OutboxRow:
     purpose: str | None
 
 
+def _due_at(now: datetime) -> tuple[Any, ...]:
+    """Pending, its time come, and not leased by a live sender."""
+    return (OutboxMessage.status == "pending",
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
+
+
 class OutboxRepo(_Repo):
     """Durable outbox of Bot API calls."""
 
@@ -172,15 +179,17 @@ class OutboxRepo(_Repo):
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.method,
                    OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.ticket_id,
                    OutboxMessage.purpose)
-            .where(OutboxMessage.status == "pending",
-                   or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
-                   or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
-            .order_by(OutboxMessage.id).limit(limit)
+            .where(*_due_at(now)).order_by(OutboxMessage.id).limit(limit)
         )
         if self.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         rows = await self.session.execute(stmt)
         return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    async def any_due(self, now: datetime) -> bool:
+        """Whether a call is due, without locking: rows another transaction is leasing count."""
+        return await self.session.scalar(
+            select(OutboxMessage.id).where(*_due_at(now)).limit(1)) is not None
 
     async def lease(self, ids: list[int], until: datetime) -> None:
         """Lease rows to this sender until `until` (a crashed sender's rows come back then)."""

@@ -85,6 +85,8 @@ async def _apply_fault(emu: Emulator, method: str, params: dict[str, Any]) -> No
         raise ApiError(502, "Bad Gateway")
     if fault.kind == "blocked":
         raise ApiError(403, "Forbidden: bot was blocked by the user")
+    if fault.kind == "not_enough_rights" and method != "createforumtopic":
+        raise ApiError(400, "Bad Request: not enough rights to send text messages to the chat")
     if fault.kind in _STAFF_GROUP_ERRORS:
         raise ApiError(*_STAFF_GROUP_ERRORS[fault.kind])
     if fault.kind == "migrated":

@@ -29,13 +29,15 @@ async def follow(uow: UnitOfWork, chat_id: int) -> int:
 async def migrated(uow: UnitOfWork, old_id: int, new_id: int) -> bool:
     """Remember that Telegram upgraded `old_id` to `new_id` and move its tickets there;
     True the first time (so it is logged once)."""
+    # Every time: a ticket dispatched while another transaction learnt the new id still
+    # names the old one.
+    await uow.repos.handoff.move_chat(old_id, new_id)
     chat = await uow.repos.handoff.chat(old_id)
     if chat.migrated_to == new_id:
         return False
     chat.migrated_to = new_id
     chat.problem = chat.problem_since = None  # the old id's troubles end with it
     await uow.repos.timers.cancel(chat_id=old_id, kinds=(RETRY_TIMER,))
-    await uow.repos.handoff.move_chat(old_id, new_id)
     log.warning("staff group %s was upgraded to a supergroup; following it to %s",
                 old_id, new_id)
     return True

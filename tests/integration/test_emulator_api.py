@@ -489,6 +489,14 @@ async def test_staff_group_faults(emu: Emulator, api: Api, kind: str, status: in
     assert st == 200
 
 
+async def test_not_enough_rights_to_post(emu: Emulator, api: Api):
+    emu.create_group(-1001)
+    emu.add_fault(method="sendMessage", chat_id=-1001, kind="not_enough_rights")
+    st, body = await api.json("sendMessage", chat_id=-1001, text="x")
+    assert (st, err(body)) == (400, "Bad Request: not enough rights to send text messages "
+                                    "to the chat")
+
+
 async def test_upgraded_group_answers_with_its_new_id(emu: Emulator, api: Api):
     emu.create_group(-5001, title="old")
     emu.upgrade_group(-5001, -1005001, title="new")
