@@ -191,6 +191,16 @@ class OutboxRepo(_Repo):
         return await self.session.scalar(
             select(OutboxMessage.id).where(*_due_at(now)).limit(1)) is not None
 
+    async def failed_since(self, chat_id: int, since: datetime) -> list[OutboxRow]:
+        """Calls to a chat given up since a moment, oldest first (to send again)."""
+        rows = await self.session.execute(
+            select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.method,
+                   OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.ticket_id,
+                   OutboxMessage.purpose)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "failed",
+                   OutboxMessage.sent_at >= since).order_by(OutboxMessage.id))
+        return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
+
     async def lease(self, ids: list[int], until: datetime) -> None:
         """Lease rows to this sender until `until` (a crashed sender's rows come back then)."""
         if ids:

@@ -23,9 +23,10 @@ _NOT_A_POST = frozenset({"answerCallbackQuery"})
 async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> list[Effect]:
     """A delivered call: a failed staff group that takes posts again gets its waiting tickets."""
     out: list[Effect] = []
-    if row.chat_id < 0 and row.method not in _NOT_A_POST \
-            and await staff_group.mark_up(uow, row.chat_id):
-        out += await _recover(uow, desk, row.chat_id, desk.clock.now())
+    if row.chat_id < 0 and row.method not in _NOT_A_POST:
+        since = await staff_group.mark_up(uow, row.chat_id)
+        if since is not None:
+            out += await _recover(uow, desk, row.chat_id, since, desk.clock.now())
     return out + await handoff.on_sent(uow, desk, row, result)
 
 
@@ -55,7 +56,9 @@ async def _group_failed(uow: UnitOfWork, desk: Desk, row: OutboxRow, reason: str
                         now: datetime) -> list[Effect]:
     """A call to a staff group failed: the group is marked down if the bot cannot post there,
     and a ticket that has no card yet goes to the stewards' private chats."""
-    if chat_unreachable(reason):
+    staff_chat = row.ticket_id is not None \
+        or await uow.repos.handoff.known_chat(row.chat_id) is not None
+    if staff_chat and chat_unreachable(reason):  # not any group someone added the bot to
         await staff_group.mark_down(uow, row.chat_id, reason, now)
     if row.ticket_id is None or row.purpose not in (TOPIC, CARD):
         return []  # later messages are on the transcript; the card's re-post copies them
@@ -68,12 +71,26 @@ async def _group_failed(uow: UnitOfWork, desk: Desk, row: OutboxRow, reason: str
     return out
 
 
-async def _recover(uow: UnitOfWork, desk: Desk, chat_id: int, now: datetime) -> list[Effect]:
-    """The group works again: every ticket that waited for it gets its topic and card."""
+async def _recover(uow: UnitOfWork, desk: Desk, chat_id: int, since: datetime,
+                   now: datetime) -> list[Effect]:
+    """The group works again: every ticket that waited for it gets its topic and card, and
+    what failed to reach its topics meanwhile (customers' messages, notices) is sent again."""
     out: list[Effect] = []
     for t in await uow.repos.handoff.awaiting_group(chat_id):
         out += await _reopen(uow, desk, t, chat_id, now)
+    for r in await uow.repos.outbox.failed_since(chat_id, since):
+        if r.purpose in (TOPIC, CARD, PROBE) or r.method in _NOT_A_POST:
+            continue  # the reopened tickets' own calls, made afresh above
+        if r.ticket_id is not None and not await _has_card(uow, r.ticket_id):
+            continue  # a card still to come copies the customer's messages itself
+        out.append(Call(chat_id, r.method, r.payload, ticket_id=r.ticket_id,
+                        purpose=r.purpose))
     return out
+
+
+async def _has_card(uow: UnitOfWork, ticket_id: int) -> bool:
+    t = await uow.repos.tickets.get(ticket_id)
+    return t is not None and t.card_message_id is not None
 
 
 async def _reopen(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,

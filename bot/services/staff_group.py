@@ -56,16 +56,17 @@ async def mark_down(uow: UnitOfWork, chat_id: int, reason: str, now: datetime) -
     return True
 
 
-async def mark_up(uow: UnitOfWork, chat_id: int) -> bool:
-    """A call to this group went through: clear its problem; True if it had one."""
+async def mark_up(uow: UnitOfWork, chat_id: int) -> datetime | None:
+    """A call to this group went through: clear its problem; when it had one, since when."""
     chat = await uow.repos.handoff.known_chat(chat_id)
     if chat is None or chat.problem is None:
-        return False
+        return None
+    since = chat.problem_since
     chat.problem = chat.problem_since = None
     chat.retries = 0
     await uow.repos.timers.cancel(chat_id=chat_id, kinds=(RETRY_TIMER,))
     log.warning("staff group %s can be reached again", chat_id)
-    return True
+    return since
 
 
 def retry_delay(retries: int) -> timedelta:

@@ -222,7 +222,7 @@ async def test_a_steward_can_claim_from_the_private_card_while_the_group_is_down
     assert "王管家" in card["text"] and t.card_message_id == card["message_id"]
 
 
-async def test_a_group_that_fails_with_no_ticket_waiting_is_probed(
+async def test_a_group_that_fails_with_no_ticket_waiting_is_probed_then_gets_what_failed(
         emu: Emulator, frozen_desk: tuple[App, FrozenClock]) -> None:
     desk, clock = frozen_desk
     tid = await _file(desk, 5601)
@@ -240,18 +240,27 @@ async def test_a_group_that_fails_with_no_ticket_waiting_is_probed(
     assert any(c.method == "getChat" and c.params["chat_id"] == GROUP for c in emu.calls)
     _, health = await _get(desk, "/healthz")
     assert health["staff_group"]["ok"] is True
+    # What the customer wrote meanwhile reaches the topic after all.
+    t = await ticket(desk, tid)
+    [copied] = await emu.wait_for_sent(GROUP, message_thread_id=t.topic_id,
+                                       predicate=lambda m: m.get("text") == "还在漏水")
+    assert copied
 
 
 async def test_a_card_refused_in_its_topic_is_posted_there_later(
         emu: Emulator, frozen_desk: tuple[App, FrozenClock]) -> None:
     desk, clock = frozen_desk
     # The bot may open topics but not post: the topic exists, its card does not.
-    emu.add_fault(method="sendMessage", chat_id=GROUP, kind="not_enough_rights", times=None)
+    for method in ("sendMessage", "copyMessage"):
+        emu.add_fault(method=method, chat_id=GROUP, kind="not_enough_rights", times=None)
     tid = await _file(desk, 5601)
     await settle(desk, emu)
     t = await ticket(desk, tid)
     assert t.topic_id and t.card_message_id is None and t.handoff_failed_at
     assert any(t.ref in (m.get("text") or "") for m in emu.sent(STEWARD))
+    clock.advance(timedelta(seconds=5))
+    await emu.user(5601).send_text("还在漏水")  # copied to the topic: refused too
+    await settle(desk, emu)
     emu.clear_faults()
     clock.advance(timedelta(minutes=1))
     await desk.scheduler.run_due()
@@ -259,3 +268,7 @@ async def test_a_card_refused_in_its_topic_is_posted_there_later(
     [card] = _cards(emu, GROUP, t.ref)
     assert card["message_thread_id"] == t.topic_id and t.card_message_id == card["message_id"]
     assert len([x for x in emu.topics(GROUP) if t.ref in x["name"]]) == 1  # no second topic
+    await settle(desk, emu)
+    copies = [m for m in emu.sent(GROUP, message_thread_id=t.topic_id)
+              if m.get("text") == "还在漏水"]
+    assert len(copies) == 1  # brought along by the card, not sent again on top
