@@ -125,9 +125,12 @@ async def open_in_group(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
     if t.topic_id is not None or not chat.topics:
         return await _post_card(uow, desk, t, chat_id, t.topic_id, notify)
     customer = await uow.repos.customers.get(t.customer_id)
+    # Claimed from a private card while the group was down: the name says who has it.
+    who = await uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
     return [Call(chat_id, "createForumTopic",
                  {"chat_id": chat_id, "name": topic_name(t, desk, customer.first_name
-                                                         if customer else "")},
+                                                         if customer else "",
+                                                         who.name if who else None)},
                  ticket_id=t.id, purpose=TOPIC)]
 
 
@@ -156,8 +159,11 @@ async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
             out.append(Copy(chat_id, t.customer_id, m.customer_message_id, thread_id, t.id,
                             TO_STAFF))
     link = topic_link(chat_id, thread_id)
+    # Those who had the card by private message learn where the ticket is now.
+    key = ("staff.dm.in_group_now" if await uow.repos.tickets.history(
+        t.id, frozenset({"staff_dm_fallback"})) else "staff.dm.new_ticket")
     for s in staff:
-        out.append(Say(s.id, "staff.dm.new_ticket", {"ref": t.ref, "link": link or ""},
+        out.append(Say(s.id, key, {"ref": t.ref, "link": link or ""},
                        desk.staff_lang, ticket_id=t.id))
     return out
 

@@ -31,7 +31,7 @@ from tests.e2e.handoff_helpers import (
     staff_users,
     ticket,
 )
-from tests.e2e.intake_helpers import plain
+from tests.e2e.intake_helpers import Chat, plain, to_confirm
 
 NEW_GROUP = -1009876543210
 MONDAY_10 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -195,6 +195,10 @@ async def test_a_group_that_fails_hands_tickets_to_stewards_and_gets_them_back(
         [card] = _cards(emu, GROUP, t.ref)
         assert card["message_thread_id"] == t.topic_id
         assert "staff_group_retried" in await _events(desk, tid)
+        # Those who had the private card are told where the ticket is now.
+        link = f"/{t.topic_id}"
+        assert any(plain("zh_CN", "staff.dm.in_group_now", ref=t.ref, link="").strip()
+                   in m["text"] and link in m["text"] for m in emu.sent(STEWARD))
     status, health = await _get(desk, "/healthz")
     assert health["staff_group"] == {"ok": True, "tickets_waiting": 0, "unreachable": []}
     _, metrics = await _get(desk, "/metrics")
@@ -206,7 +210,13 @@ async def test_a_steward_can_claim_from_the_private_card_while_the_group_is_down
         emu: Emulator, frozen_desk: tuple[App, FrozenClock]) -> None:
     desk, clock = frozen_desk
     emu.add_fault(chat_id=GROUP, kind="kicked", times=None)
-    tid = await _file(desk, 5601)
+    chat = Chat(emu, emu.user(5601, first_name="李雷", language_code="zh"))
+    await to_confirm(chat)
+    [filed] = await chat.press("ok")  # the customer is answered as always
+    async with desk.db.uow() as uow:
+        [tk] = await uow.repos.tickets.of_customer(5601)
+        tid, ref = tk.id, tk.ref
+    assert ref in filed["text"]
     await settle(desk, emu)
     card = emu.sent(STEWARD)[-1]
     q = await emu.user(STEWARD).press(card["message_id"], f"s:claim:{tid}", chat_id=STEWARD)
@@ -220,6 +230,8 @@ async def test_a_steward_can_claim_from_the_private_card_while_the_group_is_down
     t = await _carded(desk, emu, tid)
     [card] = _cards(emu, GROUP, t.ref)
     assert "王管家" in card["text"] and t.card_message_id == card["message_id"]
+    [topic] = [x for x in emu.topics(GROUP) if t.ref in x["name"]]
+    assert topic["name"].endswith("→ 王管家")
 
 
 async def test_a_group_that_fails_with_no_ticket_waiting_is_probed_then_gets_what_failed(
