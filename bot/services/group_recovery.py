@@ -27,6 +27,8 @@ async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> l
         since = await staff_group.mark_up(uow, row.chat_id)
         if since is not None:
             out += await _recover(uow, desk, row.chat_id, since, desk.clock.now())
+        if row.purpose == CARD:
+            await staff_group.proven(uow, row.chat_id)
     return out + await handoff.on_sent(uow, desk, row, result)
 
 

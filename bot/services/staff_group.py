@@ -49,8 +49,10 @@ async def mark_down(uow: UnitOfWork, chat_id: int, reason: str, now: datetime) -
     chat = await uow.repos.handoff.chat(chat_id)
     if chat.problem is not None:
         return False
-    chat.problem, chat.problem_since, chat.retries = reason[:256], now, 0
-    uow.repos.timers.add(RETRY_TIMER, now + retry_delay(0), now, chat_id=chat_id)
+    chat.problem, chat.problem_since = reason[:256], now
+    # A group that failed again soon after a retry went through keeps its longer wait: a
+    # probe can pass (getChat) while the posts still fail, and that must not spin every minute.
+    uow.repos.timers.add(RETRY_TIMER, now + retry_delay(chat.retries), now, chat_id=chat_id)
     log.warning("staff group %s cannot be reached (%s); stewards are told by private "
                 "message until it can", chat_id, reason)
     return True
@@ -63,10 +65,16 @@ async def mark_up(uow: UnitOfWork, chat_id: int) -> datetime | None:
         return None
     since = chat.problem_since
     chat.problem = chat.problem_since = None
-    chat.retries = 0
     await uow.repos.timers.cancel(chat_id=chat_id, kinds=(RETRY_TIMER,))
     log.warning("staff group %s can be reached again", chat_id)
     return since
+
+
+async def proven(uow: UnitOfWork, chat_id: int) -> None:
+    """A ticket's card was posted in this group: the next outage starts with a short wait."""
+    chat = await uow.repos.handoff.known_chat(chat_id)
+    if chat is not None and chat.retries:
+        chat.retries = 0
 
 
 def retry_delay(retries: int) -> timedelta:

@@ -201,6 +201,9 @@ async def test_a_group_that_fails_hands_tickets_to_stewards_and_gets_them_back(
                    in m["text"] and link in m["text"] for m in emu.sent(STEWARD))
     status, health = await _get(desk, "/healthz")
     assert health["staff_group"] == {"ok": True, "tickets_waiting": 0, "unreachable": []}
+    async with desk.db.uow() as uow:  # cards went through: a next outage starts at 1 minute
+        group = await uow.session.get(StaffChat, GROUP)
+        assert group is not None and group.retries == 0
     _, metrics = await _get(desk, "/metrics")
     assert "complaint_bot_staff_group_unreachable{" not in metrics
     assert "complaint_bot_tickets_awaiting_staff_group 0.0" in metrics
@@ -284,3 +287,24 @@ async def test_a_card_refused_in_its_topic_is_posted_there_later(
     copies = [m for m in emu.sent(GROUP, message_thread_id=t.topic_id)
               if m.get("text") == "还在漏水"]
     assert len(copies) == 1  # brought along by the card, not sent again on top
+
+
+async def test_a_probe_that_passes_while_posts_still_fail_backs_off(
+        emu: Emulator, frozen_desk: tuple[App, FrozenClock]) -> None:
+    desk, clock = frozen_desk
+    tid = await _file(desk, 5601)
+    await _carded(desk, emu, tid)
+    # The bot may still read the group (getChat works) but no longer post in it.
+    for method in ("sendMessage", "copyMessage"):
+        emu.add_fault(method=method, chat_id=GROUP, kind="not_enough_rights", times=None)
+    await emu.user(5601).send_text("还在漏水")
+    await settle(desk, emu)
+    probes = []
+    for _ in range(7):
+        clock.advance(timedelta(minutes=1))
+        await desk.scheduler.run_due()
+        await settle(desk, emu)
+        probes.append(len([c for c in emu.calls if c.method == "getChat"]))
+    assert probes == [1, 1, 2, 2, 2, 2, 3]  # after 1, 1+2 and 1+2+4 minutes: not every minute
+    _, health = await _get(desk, "/healthz")
+    assert [d["chat_id"] for d in health["staff_group"]["unreachable"]] == [GROUP]
