@@ -288,4 +288,4 @@ class App:
 
 def timer_handlers(deps: Deps) -> dict[str, TimerHandler]:
     """Which service runs for each timer kind."""
-    return {**customer.timer_handlers(deps.desk)}
+    return {**customer.timer_handlers(deps.desk), **steward.timer_handlers(deps.desk)}

@@ -13,13 +13,18 @@ from typing import Any
 
 import aiohttp
 
+from bot.domain.delivery import migrated_reason
+
 
 class ApiError(Exception):
     """Telegram answered with ok=false."""
 
-    def __init__(self, status: int, description: str, retry_after: float = 0.0) -> None:
+    def __init__(self, status: int, description: str, retry_after: float = 0.0,
+                 migrate_to_chat_id: int | None = None) -> None:
         super().__init__(f"{status} {description}")
         self.status, self.description, self.retry_after = status, description, retry_after
+        # A group upgraded to a supergroup: its new id (Telegram's parameters.migrate_to_chat_id).
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 class ApiUnavailable(Exception):
@@ -72,9 +77,11 @@ class BotApi:
             return data.get("result")
         if not isinstance(data, dict):
             raise ApiError(status, f"HTTP {status}")
-        retry = (data.get("parameters") or {}).get("retry_after") or 0
+        params = data.get("parameters") or {}
+        migrate = params.get("migrate_to_chat_id")
         raise ApiError(int(data.get("error_code") or status), str(data.get("description")),
-                       float(retry))
+                       float(params.get("retry_after") or 0),
+                       int(migrate) if isinstance(migrate, int) else None)
 
 
 class Outcome(Enum):
@@ -123,6 +130,8 @@ def classify(exc: BaseException) -> tuple[Outcome, str]:
         text = exc.description.lower()
         if exc.status == 429:
             return Outcome.RATE_LIMITED, f"retry_after {exc.retry_after:g}"
+        if exc.migrate_to_chat_id is not None:
+            return Outcome.PERMANENT, migrated_reason(exc.migrate_to_chat_id)
         if exc.status >= 500:
             return Outcome.TRANSIENT, f"{exc.status} {exc.description}"[:200]
         if "not modified" in text or "not_modified" in text:

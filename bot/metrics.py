@@ -50,3 +50,11 @@ class Metrics:
             "complaint_bot_inbox_pending", "Inbox rows waiting", registry=self.registry)
         self.outbox_pending = Gauge(
             "complaint_bot_outbox_pending", "Outbox rows waiting", registry=self.registry)
+        self.staff_group_unreachable = Gauge(
+            "complaint_bot_staff_group_unreachable",
+            "1 for each staff group the bot cannot post in now", ["chat_id"],
+            registry=self.registry)
+        self.tickets_awaiting_staff_group = Gauge(
+            "complaint_bot_tickets_awaiting_staff_group",
+            "Tickets handed to stewards by private message, waiting for their staff group",
+            registry=self.registry)

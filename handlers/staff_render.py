@@ -160,7 +160,8 @@ def card_text(v: so.CardView, lang: str) -> tuple[str, bool]:
 
 
 def _card(out: OutboxRepo, e: so.Card) -> None:
-    buttons = handoff.card_buttons(e.view.ticket_id, e.view.status)
+    buttons = (handoff.dm_card_buttons if e.purpose == handoff.DM_CARD
+               else handoff.card_buttons)(e.view.ticket_id, e.view.status)
     text, clipped = card_text(e.view, e.lang)
     p: dict[str, Any] = {"chat_id": e.chat_id, "text": text,
                          "parse_mode": "HTML",
@@ -171,7 +172,8 @@ def _card(out: OutboxRepo, e: so.Card) -> None:
         return
     if e.thread_id:
         p["message_thread_id"] = e.thread_id
-    out.enqueue(e.chat_id, "sendMessage", p, ticket_id=e.view.ticket_id, purpose=handoff.CARD)
+    out.enqueue(e.chat_id, "sendMessage", p, ticket_id=e.view.ticket_id,
+                purpose=e.purpose or handoff.CARD)
     if clipped:
         send_text(out, e.chat_id, t(e.lang, "staff.card.facts_full", ref=esc(e.view.ref),
                                     text=esc(e.view.facts)),

@@ -9,13 +9,15 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 
 from bot import bot_api
 from bot.outbox import SentHook
+from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import handling, handoff, roster
+from bot.services import group_recovery, handling, handoff, roster, staff_group
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import Effect, Say
 from handlers import staff_render
 from handlers.deps import deps
+from storage.models import Timer
 from storage.repositories import OutboxRow
 from storage.uow import UnitOfWork
 
@@ -114,19 +116,31 @@ async def _staff_command(m: StaffInbound, context: ContextTypes.DEFAULT_TYPE) ->
 
 def sender_hooks(desk: Desk) -> dict[str, list[SentHook]]:
     """What the outbox sender does after a staff-side call: card after topic, id mapping,
-    fallback without topics, unreachable customers."""
+    fallback without topics, unreachable customers, failing staff groups."""
 
     async def sent(uow: UnitOfWork, row: OutboxRow, result: Any, reason: str | None) -> None:
         if reason == bot_api.QUERY_EXPIRED:
             staff_render.render(uow.repos.outbox, await handoff.on_answer_expired(uow, desk, row))
             return
-        staff_render.render(uow.repos.outbox, await handoff.on_sent(uow, desk, row, result))
+        staff_render.render(uow.repos.outbox,
+                            await group_recovery.on_sent(uow, desk, row, result))
 
     async def failed(uow: UnitOfWork, row: OutboxRow, _result: Any, reason: str | None) -> None:
-        effects = await handoff.on_failed(uow, desk, row, reason or "", desk.clock.now())
+        effects = await group_recovery.on_failed(uow, desk, row, reason or "", desk.clock.now())
         staff_render.render(uow.repos.outbox, effects)
 
     return {"on_sent": [sent], "on_failed": [failed]}
+
+
+def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
+    """The timers this side owns: retrying a staff group the bot could not post in."""
+
+    async def retry(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
+        if timer.chat_id is not None:
+            staff_render.render(uow.repos.outbox, await group_recovery.retry_group(
+                uow, desk, timer.chat_id, desk.clock.now()))
+
+    return {staff_group.RETRY_TIMER: retry}
 
 
 def install(app: Application) -> None:  # type: ignore[type-arg]

@@ -93,6 +93,8 @@ class Ticket(Base):
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Set while the staff group could not take the ticket (stewards were told by DM instead).
+    handoff_failed_at: Mapped[datetime | None]
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     first_response_due: Mapped[datetime | None]
     reply_due: Mapped[datetime | None]
@@ -140,6 +142,12 @@ class StaffChat(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     topics: Mapped[bool] = mapped_column(Boolean, default=True)
     notice_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Telegram upgraded this group to a supergroup with a new id: tickets go there instead.
+    migrated_to: Mapped[int | None] = mapped_column(BigInteger)
+    # Why the bot cannot post here now (kicked, no rights, gone), since when, and retries made.
+    problem: Mapped[str | None] = mapped_column(String(256))
+    problem_since: Mapped[datetime | None]
+    retries: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StaffPending(Base):

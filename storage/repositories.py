@@ -138,6 +138,13 @@ class OutboxRow:
     taken_over: bool = False  # its lease had run out: a sender stopped while holding it
 
 
+def _due_at(now: datetime) -> tuple[Any, ...]:
+    """Pending, its time come, and not leased by a live sender."""
+    return (OutboxMessage.status == "pending",
+            or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
+            or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
+
+
 class OutboxRepo(_Repo):
     """Durable outbox of Bot API calls."""
 
@@ -175,10 +182,7 @@ class OutboxRepo(_Repo):
             select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.method,
                    OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.ticket_id,
                    OutboxMessage.purpose, OutboxMessage.lease_until)
-            .where(OutboxMessage.status == "pending",
-                   or_(OutboxMessage.not_before.is_(None), OutboxMessage.not_before <= now),
-                   or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until <= now))
-            .order_by(OutboxMessage.id).limit(limit)
+            .where(*_due_at(now)).order_by(OutboxMessage.id).limit(limit)
         )
         if methods:
             stmt = stmt.where(OutboxMessage.method.in_(methods))
@@ -187,6 +191,21 @@ class OutboxRepo(_Repo):
         rows = await self.session.execute(stmt)
         return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6], r[7] is not None)
                 for r in rows]
+
+    async def any_due(self, now: datetime) -> bool:
+        """Whether a call is due, without locking: rows another transaction is leasing count."""
+        return await self.session.scalar(
+            select(OutboxMessage.id).where(*_due_at(now)).limit(1)) is not None
+
+    async def failed_since(self, chat_id: int, since: datetime) -> list[OutboxRow]:
+        """Calls to a chat given up since a moment, oldest first (to send again)."""
+        rows = await self.session.execute(
+            select(OutboxMessage.id, OutboxMessage.chat_id, OutboxMessage.method,
+                   OutboxMessage.payload, OutboxMessage.attempts, OutboxMessage.ticket_id,
+                   OutboxMessage.purpose)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == "failed",
+                   OutboxMessage.sent_at >= since).order_by(OutboxMessage.id))
+        return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
 
     async def lease(self, ids: list[int], until: datetime) -> None:
         """Lease rows to this sender until `until` (a stopped sender's rows come back then)."""
@@ -486,6 +505,33 @@ class HandoffRepo(_Repo):
             c = StaffChat(chat_id=chat_id, topics=True, notice_sent=False)
             self.session.add(c)
         return c
+
+    async def known_chat(self, chat_id: int) -> StaffChat | None:
+        """What we know of a staff chat, if anything."""
+        return await self.session.get(StaffChat, chat_id)
+
+    async def move_chat(self, old_id: int, new_id: int) -> None:
+        """Tickets of a group that Telegram gave a new id continue there."""
+        await self.session.execute(
+            update(Ticket).where(Ticket.staff_chat_id == old_id).values(staff_chat_id=new_id)
+            .execution_options(synchronize_session="fetch"))
+
+    async def unreachable_chats(self) -> list[StaffChat]:
+        """Staff chats the bot cannot post in now."""
+        return list((await self.session.scalars(select(StaffChat).where(
+            StaffChat.problem.is_not(None)).order_by(StaffChat.chat_id))).all())
+
+    async def awaiting_group(self, chat_id: int, limit: int | None = None) -> list[Ticket]:
+        """Tickets handed over by DM because this group failed, oldest first."""
+        stmt = (select(Ticket).where(Ticket.staff_chat_id == chat_id,
+                                     Ticket.handoff_failed_at.is_not(None))
+                .order_by(Ticket.id).limit(limit))
+        return list((await self.session.scalars(stmt)).all())
+
+    async def count_awaiting_group(self) -> int:
+        """Tickets waiting for their staff group to take them."""
+        return int(await self.session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.handoff_failed_at.is_not(None))) or 0)
 
     async def pending(self, user_id: int) -> StaffPending | None:
         """The staff member's action waiting for its text."""

@@ -28,7 +28,8 @@ Binary payloads travel base64-encoded in ``data_b64``. Errors answer
                                             "message_thread_id"}`` → list (408 on timeout)
 ``GET  /_emu/callback_answers/{id}``        → answer or null
 ``POST /_emu/faults`` / ``DELETE``          ``{"method", "chat_id", "kind", "times",
-                                            "retry_after", "delay", "probability"}`` / clear all
+                                            "retry_after", "delay", "probability",
+                                            "migrate_to_chat_id"}`` / clear all
 ``GET  /_emu/calls`` / ``DELETE``           → ``[{"method", "params", "status",
                                             "description", "at"}]`` / reset
 ``GET  /_emu/pending_updates``              → int

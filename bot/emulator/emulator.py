@@ -34,7 +34,7 @@ _DEFAULT_EXCLUDED = frozenset({"chat_member", "message_reaction", "message_react
 # lost (504), as when the client's timeout fires after Telegram delivered.
 # "query_too_old": answerCallbackQuery after Telegram's deadline for an answer.
 FAULT_KINDS = ("429", "5xx", "timeout", "blocked", "chat_not_found", "delivered_timeout",
-               "query_too_old")
+               "query_too_old", "kicked", "not_enough_rights", "migrated")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Fault:
     retry_after: int = 2
     delay: float = 30.0
     probability: float = 1.0  # share of matching calls it hits (chaos runs: e.g. 0.05)
+    migrate_to_chat_id: int | None = None  # kind "migrated": the supergroup's new id
 
 
 @dataclass
@@ -266,6 +267,13 @@ class Emulator:
             self.chats[chat_id] = Chat(chat_id, kind, title=title, username=username,
                                        is_forum=is_forum and kind == "supergroup")
         return self.chats[chat_id]
+
+    def upgrade_group(self, old_id: int, new_id: int, title: str = "Group",
+                      is_forum: bool = True) -> Chat:
+        """Upgrade a group to a supergroup as Telegram does: calls to the old id are refused
+        with ``migrate_to_chat_id`` from now on."""
+        self.add_fault(chat_id=old_id, kind="migrated", times=None, migrate_to_chat_id=new_id)
+        return self.create_group(new_id, title=title, is_forum=is_forum)
 
     def chat(self, chat_id: int | str) -> Chat:
         """Find a chat by id or @username or raise ApiError 'chat not found'."""
@@ -545,13 +553,16 @@ class Emulator:
     # ---- faults and limits -----------------------------------------------------------------
     def add_fault(self, method: str | None = None, chat_id: int | str | None = None,
                   kind: str = "5xx", times: int | None = 1, retry_after: int = 2,
-                  delay: float = 30.0, probability: float = 1.0) -> Fault:
+                  delay: float = 30.0, probability: float = 1.0,
+                  migrate_to_chat_id: int | None = None) -> Fault:
         """Make the next ``times`` matching calls (each with ``probability``) fail with ``kind``
         (see FAULT_KINDS)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
+        if (kind == "migrated") != (migrate_to_chat_id is not None):
+            raise ValueError("migrate_to_chat_id goes with kind 'migrated', and only there")
         f = Fault(method.lower() if method else None, chat_id, kind, times, retry_after, delay,
-                  probability)
+                  probability, migrate_to_chat_id)
         self.faults.append(f)
         return f
 

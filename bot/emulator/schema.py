@@ -19,11 +19,13 @@ Conv = Callable[[Any], Any]
 class ApiError(Exception):
     """A Bot API error response: HTTP status, description and optional retry_after."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None,
+                 migrate_to_chat_id: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 class Upload:

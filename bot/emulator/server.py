@@ -33,6 +33,8 @@ def error_response(err: ApiError) -> web.Response:
     body: dict[str, Any] = {"ok": False, "error_code": err.code, "description": err.description}
     if err.retry_after is not None:
         body["parameters"] = {"retry_after": err.retry_after}
+    if err.migrate_to_chat_id is not None:
+        body["parameters"] = {"migrate_to_chat_id": err.migrate_to_chat_id}
     return web.Response(text=_dumps(body), status=err.code, content_type=_JSON_CT)
 
 
@@ -64,6 +66,14 @@ async def read_params(request: web.Request) -> dict[str, Any]:
     return raw
 
 
+# Telegram's own answers when a chat is gone or the bot may not act in it.
+_STAFF_GROUP_ERRORS = {
+    "chat_not_found": (400, "Bad Request: chat not found"),
+    "kicked": (403, "Forbidden: bot was kicked from the supergroup chat"),
+    "not_enough_rights": (400, "Bad Request: not enough rights to create a topic"),
+}
+
+
 async def _apply_fault(emu: Emulator, method: str, params: dict[str, Any]) -> Fault | None:
     """Fail the call as an injected fault says; a fault that acts after the call is returned."""
     fault = emu.take_fault(method, params.get("chat_id"))
@@ -76,11 +86,16 @@ async def _apply_fault(emu: Emulator, method: str, params: dict[str, Any]) -> Fa
         raise ApiError(502, "Bad Gateway")
     if fault.kind == "blocked":
         raise ApiError(403, "Forbidden: bot was blocked by the user")
-    if fault.kind == "chat_not_found":
-        raise ApiError(400, "Bad Request: chat not found")
     if fault.kind == "query_too_old":
         raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
                             "query ID is invalid")
+    if fault.kind == "not_enough_rights" and method != "createforumtopic":
+        raise ApiError(400, "Bad Request: not enough rights to send text messages to the chat")
+    if fault.kind in _STAFF_GROUP_ERRORS:
+        raise ApiError(*_STAFF_GROUP_ERRORS[fault.kind])
+    if fault.kind == "migrated":
+        raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                       migrate_to_chat_id=fault.migrate_to_chat_id)
     await _lose_answer(emu, fault)
 
 

@@ -82,8 +82,7 @@ async def handle(uow: UnitOfWork, desk: Desk, m: StaffInbound) -> list[Effect]:
                           alert=True)]
         return []
     c = Ctx(uow, desk, m, await uow.repos.staff.get(m.user_id), t)
-    if m.query_id and (t.staff_chat_id != m.chat_id
-                       or (t.topic_id is not None and m.thread_id != t.topic_id)):
+    if m.query_id and not _pressed_where_shown(t, m):
         # The button names a ticket that is not this chat's or topic's: forged or stale data.
         return await _deny(c, Action(BUTTONS.get(m.action or "", Action.HISTORY)),
                            Decision(False, "wrong_chat"))
@@ -95,6 +94,14 @@ async def handle(uow: UnitOfWork, desk: Desk, m: StaffInbound) -> list[Effect]:
         return await _deny(c, action, decision)
     await run(c)
     return c.out
+
+
+def _pressed_where_shown(t: Ticket, m: StaffInbound) -> bool:
+    """The button is in the ticket's staff chat and topic — or it is Claim on the card sent to
+    the presser's own private chat while the staff group could not take the ticket."""
+    if m.chat_id == m.user_id and t.card_message_id is None:
+        return m.action == handoff.DM_CARD_ACTION
+    return t.staff_chat_id == m.chat_id and (t.topic_id is None or m.thread_id == t.topic_id)
 
 
 async def _ticket_of(uow: UnitOfWork, m: StaffInbound) -> Ticket | None:

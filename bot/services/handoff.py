@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.domain.access import LEVELS
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
+from bot.services import staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
 from storage.models import Staff, Ticket
@@ -14,6 +16,9 @@ from storage.repositories import OutboxRow
 from storage.uow import UnitOfWork
 
 TOPIC, CARD, TO_STAFF, TO_CUSTOMER, ANSWER = "topic", "card", "tms", "tmc", "answer"
+# The card sent to a steward's private chat while the staff group cannot take it; a probe call.
+DM_CARD, PROBE = "dmcard", "probe"
+DM_CARD_ACTION = "claim"  # the one action a private card offers: talking needs the topic
 SYSTEM = "system"
 # Forum topic names are limited to 128 characters.
 TOPIC_NAME_MAX = 128
@@ -63,6 +68,13 @@ async def _about_text(uow: UnitOfWork, t: Ticket) -> str | None:
     return None
 
 
+def dm_card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ...]:
+    """A card in a steward's private chat offers Claim only (while the ticket is open)."""
+    rows = tuple(tuple(b for b in row if b.action == DM_CARD_ACTION)
+                 for row in card_buttons(ticket_id, status))
+    return tuple(row for row in rows if row)
+
+
 def card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ...]:
     """Claim · Transfer · About a staff member before a claim; the handling actions after."""
     def b(action: str) -> Button:
@@ -88,27 +100,42 @@ def _entry(s: Staff) -> RosterEntry:
 
 async def dispatch(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> list[Effect]:
     """Open the ticket's topic in its staff chat (the card follows once the topic exists)."""
-    chat_id = desk.staff_chat_for(t.category)
-    if chat_id is None:
+    configured = desk.staff_chat_for(t.category)
+    if configured is None:
         uow.repos.tickets.record(t.id, now, SYSTEM, None, "not_dispatched",
                                  {"why": "no staff group configured"})
         return []
+    chat_id = await staff_group.follow(uow, configured)  # the supergroup it became, if any
     t.staff_chat_id = chat_id
-    r = route(t.category, _area(t), t.about_staff_id, await roster(uow))
+    r = route(t.category, area(t), t.about_staff_id, await roster(uow))
     t.escalation_level = max(t.escalation_level, r.level)
     uow.repos.tickets.record(t.id, now, SYSTEM, None, "dispatched",
                              {"chat_id": chat_id, "notify": list(r.notify), "level": r.level})
     chat = await uow.repos.handoff.chat(chat_id)
-    if not chat.topics:
-        return await _post_card(uow, desk, t, chat_id, None, r.notify)
+    if chat.problem is not None:
+        # Known to be unreachable: straight to the stewards; the group's retry brings it back.
+        return await to_dms(uow, desk, t, chat_id, chat.problem, now)
+    return await open_in_group(uow, desk, t, chat_id, r.notify)
+
+
+async def open_in_group(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
+                        notify: tuple[int, ...]) -> list[Effect]:
+    """The topic (the card follows it), the card in the topic made before, or a bare card."""
+    chat = await uow.repos.handoff.chat(chat_id)
+    if t.topic_id is not None or not chat.topics:
+        return await _post_card(uow, desk, t, chat_id, t.topic_id, notify)
     customer = await uow.repos.customers.get(t.customer_id)
+    # Claimed from a private card while the group was down: the name says who has it.
+    who = await uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
     return [Call(chat_id, "createForumTopic",
                  {"chat_id": chat_id, "name": topic_name(t, desk, customer.first_name
-                                                         if customer else "")},
+                                                         if customer else "",
+                                                         who.name if who else None)},
                  ticket_id=t.id, purpose=TOPIC)]
 
 
-def _area(t: Ticket) -> str | None:
+def area(t: Ticket) -> str | None:
+    """The ticket's area for routing (a unit, location or area field), if it has one."""
     extra = t.extra or {}
     for key in ("area", "unit", "location"):
         if extra.get(key):
@@ -132,10 +159,18 @@ async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
             out.append(Copy(chat_id, t.customer_id, m.customer_message_id, thread_id, t.id,
                             TO_STAFF))
     link = topic_link(chat_id, thread_id)
+    # Those who had the card by private message learn where the ticket is now.
+    key = ("staff.dm.in_group_now" if await uow.repos.tickets.history(
+        t.id, frozenset({"staff_dm_fallback"})) else "staff.dm.new_ticket")
     for s in staff:
-        out.append(Say(s.id, "staff.dm.new_ticket", {"ref": t.ref, "link": link or ""},
+        out.append(Say(s.id, key, {"ref": t.ref, "link": link or ""},
                        desk.staff_lang, ticket_id=t.id))
     return out
+
+
+def no_topics(reason: str) -> bool:
+    """Whether createForumTopic failed because the group has no topics (cards go bare)."""
+    return "not a forum" in reason
 
 
 def topic_link(chat_id: int, thread_id: int | None) -> str | None:
@@ -157,12 +192,13 @@ async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> l
         if t is None or not isinstance(result, dict):
             return []
         t.topic_id = result.get("message_thread_id")
-        r = route(t.category, _area(t), t.about_staff_id, await roster(uow))
+        r = route(t.category, area(t), t.about_staff_id, await roster(uow))
         return await _post_card(uow, desk, t, row.chat_id, t.topic_id, r.notify)
     if kind == CARD and mid:
         t = await uow.repos.tickets.get(row.ticket_id)
         if t is not None and t.card_message_id is None:
             t.card_message_id = mid
+            t.handoff_failed_at = None
     elif kind == TO_STAFF and mid:
         src = row.payload.get("message_id")
         m = await uow.repos.handoff.message_by_customer_mid(row.ticket_id, int(src or 0))
@@ -188,7 +224,7 @@ async def on_answer_expired(uow: UnitOfWork, desk: Desk, row: OutboxRow) -> list
 async def on_failed(uow: UnitOfWork, desk: Desk, row: OutboxRow, reason: str,
                     now: datetime) -> list[Effect]:
     """A call failed for good: a group without topics, or a customer who blocked the bot."""
-    if row.purpose == TOPIC and row.ticket_id and "not a forum" in reason:
+    if row.purpose == TOPIC and row.ticket_id and no_topics(reason):
         chat = await uow.repos.handoff.chat(row.chat_id)
         chat.topics = False
         out: list[Effect] = []
@@ -197,7 +233,7 @@ async def on_failed(uow: UnitOfWork, desk: Desk, row: OutboxRow, reason: str,
             out.append(Say(row.chat_id, "staff.no_topics", {}, desk.staff_lang))
         t = await uow.repos.tickets.get(row.ticket_id)
         if t is not None:
-            r = route(t.category, _area(t), t.about_staff_id, await roster(uow))
+            r = route(t.category, area(t), t.about_staff_id, await roster(uow))
             out += await _post_card(uow, desk, t, row.chat_id, None, r.notify)
         return out
     if row.chat_id > 0 and "forbidden" in reason:
@@ -227,3 +263,42 @@ def _masked(phone: str) -> str:
         return mask_phone(phone)
     except ValueError:
         return "****"
+
+
+async def to_dms(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int, reason: str,
+                 now: datetime) -> list[Effect]:
+    """The staff group cannot take the ticket: its routed stewards and their supervisors get
+    the card in a private message (once per ticket); it waits for the group's retry."""
+    t.handoff_failed_at = now
+    events = await uow.repos.tickets.history(t.id, frozenset({"staff_dm_fallback"}))
+    if events:
+        return []  # told already; a failed retry says nothing new
+    people = await _fallback_people(uow, t)
+    uow.repos.tickets.record(t.id, now, SYSTEM, None, "staff_dm_fallback",
+                             {"chat_id": chat_id, "reason": reason[:120],
+                              "to": [s.id for s in people]})
+    view = await card_view(uow, desk, t)
+    out: list[Effect] = []
+    for s in people:
+        out.append(Say(s.id, "staff.dm.group_down", {"ref": t.ref, "chat": str(chat_id),
+                                                     "reason": reason[:120]},
+                       desk.staff_lang, ticket_id=t.id))
+        out.append(Card(s.id, view, desk.staff_lang, purpose=DM_CARD))
+    return out
+
+
+async def _fallback_people(uow: UnitOfWork, t: Ticket) -> list[Staff]:
+    """The routed staff and the supervisor of each; every senior person if nobody is routed."""
+    entries = await roster(uow)
+    r = route(t.category, area(t), t.about_staff_id, entries)
+    by_id = {e.id: e for e in entries}
+    ids = list(r.notify)
+    for i in r.notify:
+        boss = by_id[i].supervisor_id if i in by_id else None
+        if boss is not None and boss not in ids and boss != t.about_staff_id:
+            ids.append(boss)
+    if not ids:
+        ids = [e.id for e in entries if e.active and LEVELS.get(e.role, 0) >= 1
+               and e.id != t.about_staff_id]
+    people = [await uow.repos.staff.get(i) for i in ids]
+    return [s for s in people if s is not None and s.active]

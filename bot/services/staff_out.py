@@ -98,6 +98,7 @@ class Card:
     lang: str
     thread_id: int | None = None
     message_id: int | None = None
+    purpose: str | None = None  # None: the ticket's card in its staff chat
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from bot.clock import Clock
 from bot.inbox import InboxWorker, chat_of, store, valid_update_id
 from bot.metrics import Metrics
-from storage.uow import Database
+from bot.services import staff_group
+from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,12 @@ def build_web_app(db: Database, worker: InboxWorker, clock: Clock, metrics: Metr
             async with db.uow() as uow:
                 inbox = await uow.repos.inbox.count("pending")
                 outbox = await uow.repos.outbox.count_pending()
+            groups = await staff_group_health(db)
         except Exception as exc:  # report, don't crash: this is what monitoring asks
             return web.json_response({"ok": False, "error": type(exc).__name__,
                                       "problems": bad}, status=503)
-        body: dict[str, Any] = {"ok": not bad, "inbox_pending": inbox, "outbox_pending": outbox}
+        body: dict[str, Any] = {"ok": not bad, "inbox_pending": inbox, "outbox_pending": outbox,
+                                "staff_group": groups}
         if bad:
             body["problems"] = bad
         return web.json_response(body, status=503 if bad else 200)
@@ -68,6 +71,7 @@ def build_web_app(db: Database, worker: InboxWorker, clock: Clock, metrics: Metr
         async with db.uow() as uow:
             metrics.inbox_pending.set(await uow.repos.inbox.count("pending"))
             metrics.outbox_pending.set(await uow.repos.outbox.count_pending())
+            await _staff_group_metrics(uow, metrics)
         return web.Response(body=generate_latest(metrics.registry),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})
 
@@ -76,3 +80,21 @@ def build_web_app(db: Database, worker: InboxWorker, clock: Clock, metrics: Metr
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     return app
+
+
+async def staff_group_health(db: Database) -> dict[str, Any]:
+    """Staff groups the bot cannot post in and the tickets waiting for them. It does not fail
+    /healthz: a restart cannot put the bot back into a group, an admin has to."""
+    async with db.uow() as uow:
+        down = [{"chat_id": c.chat_id, "problem": c.problem, "retries": c.retries,
+                 "since": c.problem_since.isoformat() if c.problem_since else None}
+                for c in await staff_group.problems(uow)]
+        waiting = await uow.repos.handoff.count_awaiting_group()
+    return {"ok": not down, "tickets_waiting": waiting, "unreachable": down}
+
+
+async def _staff_group_metrics(uow: UnitOfWork, metrics: Metrics) -> None:
+    metrics.staff_group_unreachable.clear()  # a group that works again drops out
+    for c in await staff_group.problems(uow):
+        metrics.staff_group_unreachable.labels(chat_id=str(c.chat_id)).set(1)
+    metrics.tickets_awaiting_staff_group.set(await uow.repos.handoff.count_awaiting_group())

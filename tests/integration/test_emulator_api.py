@@ -485,6 +485,40 @@ async def test_faults(emu: Emulator, api: Api, kind: str, status: int, descripti
     assert emu.calls[1].method == "sendMessage" and emu.calls[1].params["chat_id"] == 5001
 
 
+@pytest.mark.parametrize(("kind", "status", "description"), [
+    ("chat_not_found", 400, "Bad Request: chat not found"),
+    ("kicked", 403, "Forbidden: bot was kicked from the supergroup chat"),
+    ("not_enough_rights", 400, "Bad Request: not enough rights to create a topic"),
+])
+async def test_staff_group_faults(emu: Emulator, api: Api, kind: str, status: int,
+                                  description: str):
+    emu.create_group(-1001, is_forum=True)
+    emu.add_fault(method="createForumTopic", chat_id=-1001, kind=kind)
+    st, body = await api.json("createForumTopic", chat_id=-1001, name="t")
+    assert (st, err(body), body["error_code"]) == (status, description, status)
+    st, _ = await api.json("createForumTopic", chat_id=-1001, name="t")
+    assert st == 200
+
+
+async def test_not_enough_rights_to_post(emu: Emulator, api: Api):
+    emu.create_group(-1001)
+    emu.add_fault(method="sendMessage", chat_id=-1001, kind="not_enough_rights")
+    st, body = await api.json("sendMessage", chat_id=-1001, text="x")
+    assert (st, err(body)) == (400, "Bad Request: not enough rights to send text messages "
+                                    "to the chat")
+
+
+async def test_upgraded_group_answers_with_its_new_id(emu: Emulator, api: Api):
+    emu.create_group(-5001, title="old")
+    emu.upgrade_group(-5001, -1005001, title="new")
+    for _ in range(2):  # for good, like Telegram
+        st, body = await api.json("sendMessage", chat_id=-5001, text="x")
+        assert st == 400 and body["parameters"] == {"migrate_to_chat_id": -1005001}
+        assert err(body) == "Bad Request: group chat was upgraded to a supergroup chat"
+    st, body = await api.json("createForumTopic", chat_id=-1005001, name="t")
+    assert st == 200
+
+
 async def test_timeout_fault_does_not_block_others(emu: Emulator, api: Api,
                                                    http: aiohttp.ClientSession):
     emu.user(5001)

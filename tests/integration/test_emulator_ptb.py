@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
 from bot.emulator import Emulator, Limits
@@ -167,6 +167,17 @@ async def test_faults_map_to_ptb_errors(emu: Emulator, bot: Bot, kind: str, exc:
     if kind == "429":
         assert _seconds(info.value.retry_after) == 2
     assert (await bot.send_message(5001, "after")).text == "after"
+
+
+async def test_upgraded_group_is_chat_migrated_for_ptb(emu: Emulator, bot: Bot):
+    emu.create_group(-5001)
+    emu.upgrade_group(-5001, -1005001)
+    with pytest.raises(ChatMigrated) as info:
+        await bot.send_message(-5001, "x")
+    assert info.value.new_chat_id == -1005001
+    emu.add_fault(method="sendMessage", chat_id=-1005001, kind="kicked")
+    with pytest.raises(Forbidden):
+        await bot.send_message(-1005001, "x")
 
 
 async def test_timeout_fault_ptb_timed_out(emu: Emulator):

@@ -1,6 +1,6 @@
 """ticket_history is append-only: the database refuses UPDATE and DELETE (and TRUNCATE)
 
-Revision ID: 0003_history_append_only
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-01 14:05:00
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = '0003_history_append_only'
+revision: str = '0003'
 down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
