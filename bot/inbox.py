@@ -6,7 +6,9 @@ import asyncio
 import heapq
 import json
 import logging
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from telegram import Update
@@ -20,6 +22,11 @@ from storage.repositories import StoredUpdate
 from storage.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# Pending rows older than this that no worker of this instance holds are taken over (another
+# instance died holding them); looked for this often.
+STALE_AFTER_S = 10.0
+SWEEP_EVERY_S = 5.0
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
@@ -80,6 +87,7 @@ class InboxWorker:
         self._last_id = 0  # update ids are positive
         self._busy = False
         self._stopping = False
+        self._swept = time.monotonic()
         self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
         self.processed = 0
         self.failed = 0
@@ -110,12 +118,33 @@ class InboxWorker:
         async with self.db.uow() as uow:
             pending = await uow.repos.inbox.pending(limit=1_000_000)
         self.submit(pending)
+        self._swept = time.monotonic()
         return len(pending)
+
+    async def sweep(self) -> int:
+        """Queue updates left pending for a while that this worker does not hold.
+
+        Another instance that died after storing them (its 200 or its offset already told
+        Telegram) would otherwise leave them until it restarts. Taking them is safe: each row
+        is claimed when its batch runs, so it is processed once whoever holds it.
+        """
+        self._swept = time.monotonic()
+        before = self.clock.now() - timedelta(seconds=STALE_AFTER_S)
+        async with self.db.uow() as uow:
+            ids = [i for i in await uow.repos.inbox.stale(before, self.batch_size * 16)
+                   if i not in self._queued]
+            found = await uow.repos.inbox.by_ids(ids) if ids else []
+        if found:
+            log.info("taking over %d updates left pending", len(found))
+            self.submit(found)
+        return len(found)
 
     async def run(self) -> None:
         """Process until cancelled or stopped (stop() lets the batch in hand finish)."""
         while not self._stopping:
             self.heartbeat()
+            if time.monotonic() - self._swept >= SWEEP_EVERY_S:
+                await self.sweep()
             if not self._queue:  # after a restart the queue may hold what the crash left
                 # Wake now and then even when idle, so the heartbeat says "alive", not "stalled".
                 try:
@@ -161,6 +190,10 @@ class InboxWorker:
         if any(u is None for u in updates):
             return False  # a poison update: the careful path parks it (rare, so no cost here)
         async with self.db.uow() as uow:
+            mine = await uow.repos.inbox.claim([i.update_id for i in batch])
+            if len(mine) < len(batch):  # some were processed (or are being) by another worker
+                updates = [u for u, i in zip(updates, batch, strict=True) if i.update_id in mine]
+                batch = [i for i in batch if i.update_id in mine]
             for update in updates:
                 assert update is not None
                 if await self._handle(uow, update) is not None:
@@ -171,7 +204,9 @@ class InboxWorker:
 
     async def _process_careful(self, batch: list[StoredUpdate]) -> None:
         async with self.db.uow() as uow:
-            done = [item.update_id for item in batch if await self._process_one(uow, item)]
+            mine = await uow.repos.inbox.claim([i.update_id for i in batch])
+            done = [item.update_id for item in batch
+                    if item.update_id in mine and await self._process_one(uow, item)]
             await self._finish(uow, done)
 
     async def _finish(self, uow: UnitOfWork, done: list[int]) -> None:

@@ -99,6 +99,35 @@ class InboxRepo(_Repo):
         )
         return [StoredUpdate(*r) for r in rows]
 
+    async def claim(self, update_ids: list[int]) -> set[int]:
+        """Of these updates, the ones still pending, held by this transaction until it ends.
+
+        Several instances may hold the same row in memory (a restarted one recovers, a live
+        one takes over a dead one's rows): the first to claim it processes it. PostgreSQL
+        skips rows another instance is processing right now; SQLite has one writer anyway.
+        """
+        stmt = select(InboxUpdate.update_id).where(InboxUpdate.update_id.in_(update_ids),
+                                                   InboxUpdate.status == "pending")
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return set((await self.session.scalars(stmt)).all())
+
+    async def stale(self, received_before: datetime, limit: int) -> list[int]:
+        """Ids of updates still pending that were stored before a moment, oldest first."""
+        return list((await self.session.scalars(
+            select(InboxUpdate.update_id)
+            .where(InboxUpdate.status == "pending", InboxUpdate.received_at < received_before)
+            .order_by(InboxUpdate.update_id).limit(limit))).all())
+
+    async def by_ids(self, update_ids: list[int]) -> list[StoredUpdate]:
+        """Pending updates by id, in update_id order."""
+        rows = await self.session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.chat_id, InboxUpdate.payload,
+                   InboxUpdate.attempts)
+            .where(InboxUpdate.update_id.in_(update_ids), InboxUpdate.status == "pending")
+            .order_by(InboxUpdate.update_id))
+        return [StoredUpdate(*r) for r in rows]
+
     async def mark_done(self, update_ids: list[int], now: datetime) -> None:
         """Mark processed updates (in the same transaction as their effects)."""
         if update_ids:
