@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain.access import LEVELS
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
+from bot.domain.ticket import OPEN
 from bot.services import staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
@@ -199,6 +200,11 @@ async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> l
         if t is not None and t.card_message_id is None:
             t.card_message_id = mid
             t.handoff_failed_at = None
+            if t.status != OPEN:
+                # Claimed (from this card) before its id was known here, so the claim could
+                # not edit it: bring it up to date now, or it offers Claim for ever.
+                view = await card_view(uow, desk, t)
+                return [Card(row.chat_id, view, desk.staff_lang, t.topic_id, mid)]
     elif kind == TO_STAFF and mid:
         src = row.payload.get("message_id")
         m = await uow.repos.handoff.message_by_customer_mid(row.ticket_id, int(src or 0))
