@@ -485,20 +485,25 @@ async def customer_edited(uow: UnitOfWork, desk: Desk, customer_id: int, message
 
 async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: int
                      ) -> tuple[str, dict[str, object], list[Effect]]:
-    """The customer pressed "Not solved": reopen within 48 h of the resolution."""
+    """The customer pressed "Not solved": the ticket goes back to the stewards with its history.
+
+    Never a deadline on the customer: a press after the 48 hours reopens it just the same
+    (recorded as late), so nobody is asked to tell the story again.
+    """
     now = desk.clock.now()
     t = await uow.repos.tickets.get_for_customer(ticket_id, customer_id)
     if t is None:
         return "tickets.not_yours", {}, []
-    if t.status != tk.RESOLVED or t.resolved_at is None:
+    if t.status in tk.ACTIVE:
         return "customer.not_solved_inactive", {"ref": t.ref}, []
-    if (now - t.resolved_at).total_seconds() > NOT_SOLVED_WINDOW_H * 3600:
-        return "customer.not_solved_expired", {"ref": t.ref}, []
+    if t.status != tk.RESOLVED or t.resolved_at is None:
+        return "customer.not_solved_closed", {"ref": t.ref}, []
+    late = (now - t.resolved_at).total_seconds() > NOT_SOLVED_WINDOW_H * 3600
     t.status = tk.transition(t.status, tk.OPEN)
     t.assignee_id, t.resolved_at, t.updated_at = None, None, now
     t.repeat_count += 1
     uow.repos.tickets.record(t.id, now, "customer", customer_id, "reopened",
-                             {"count": t.repeat_count})
+                             {"count": t.repeat_count, **({"late": True} if late else {})})
     out: list[Effect] = []
     if t.staff_chat_id:
         if t.topic_id:
@@ -508,4 +513,4 @@ async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: i
         out.append(Say(t.staff_chat_id, "staff.reopened", {"ref": t.ref}, desk.staff_lang,
                        thread_id=t.topic_id, ticket_id=t.id,
                        buttons=handoff.card_buttons(t.id, t.status)))
-    return "customer.reopened", {"ref": t.ref}, out
+    return ("customer.not_solved_expired" if late else "customer.reopened"), {"ref": t.ref}, out
