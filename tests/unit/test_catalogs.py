@@ -61,7 +61,7 @@ def test_abuse_answer_is_calm_and_firm() -> None:
 # PROCESS.md §3: the customer must never have to repeat the story. Phrases that ask for it again
 # (a customer-initiated rewrite from the read-back says "what you'd like it to read" instead).
 RETELL = ("重新告诉", "重新说", "再说一遍", "再讲一遍", "重新描述", "重新点「我要投诉」", "重新填写",
-          "tell us again", "tell me again", "start again", "start over", "retell", "repeat it",
+          "tell us again", "tell me again", "start again", "start over", "retell", "please repeat",
           "describe it again", "explain it again from", "from the beginning")
 
 
