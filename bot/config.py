@@ -65,6 +65,9 @@ class Limits(_Strict):
 
     overall_per_second: float = Field(30, ge=0)
     per_chat_per_second: float = Field(1, ge=0)
+    # A private chat may take this many messages at once (Telegram tolerates short bursts),
+    # then per_chat_per_second: a turn never waits a second for its own second message.
+    per_chat_burst: int = Field(3, ge=1, le=20)
     per_group_per_minute: float = Field(20, ge=0)
 
 

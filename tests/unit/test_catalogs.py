@@ -60,9 +60,9 @@ def test_abuse_answer_is_calm_and_firm() -> None:
 
 # PROCESS.md §3: the customer must never have to repeat the story. Phrases that ask for it again
 # (a customer-initiated rewrite from the read-back says "what you'd like it to read" instead).
-RETELL = ("重新告诉", "重新说", "再说一遍", "再讲一遍", "重新描述", "重新点「我要投诉」", "重新填写",
-          "tell us again", "tell me again", "start again", "start over", "retell", "please repeat",
-          "describe it again", "explain it again from", "from the beginning")
+RETELL = ("重新告诉", "重新说", "再说一遍", "再讲一遍", "重新描述", "重新点「我要投诉」",
+          "重新填写", "tell us again", "tell me again", "start again", "start over", "retell",
+          "please repeat", "describe it again", "explain it again from", "from the beginning")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -88,6 +88,7 @@ def test_wording_a_chinese_customer_trusts() -> None:
     assert "如实记录" not in zh["abuse.reply"]
     for lang in ("zh_CN", "en"):
         texts = " ".join(catalog(lang).values())
-        for phrase in ("谢谢您的表情", "这个时间还没到呢", "我们看当前这一步", "That time is still to come",
-                       "Thanks for the sticker", "没能理解", "didn't understand"):
+        for phrase in ("谢谢您的表情", "这个时间还没到呢", "我们看当前这一步", "没能理解",
+                       "That time is still to come", "Thanks for the sticker",
+                       "didn't understand"):
             assert phrase not in texts, phrase
