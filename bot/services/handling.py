@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.domain import ticket as tk
 from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, authorize
+from bot.domain.phone import format_phone
 from bot.services import handoff
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
@@ -33,7 +34,7 @@ TEXT_ACTIONS = {"ask": Action.ASK_CUSTOMER, "escalate": Action.ESCALATE,
                 "resolve": Action.RESOLVE, "transfer": Action.TRANSFER}
 BUTTONS = {"claim": Action.CLAIM, "release": Action.RELEASE, "transfer": Action.TRANSFER,
            "tt": Action.TRANSFER, "about": Action.FLAG_ABOUT_STAFF,
-           "ab": Action.FLAG_ABOUT_STAFF, **TEXT_ACTIONS}
+           "ab": Action.FLAG_ABOUT_STAFF, "phone": Action.SHOW_PHONE, **TEXT_ACTIONS}
 COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
             "release": Action.RELEASE, **TEXT_ACTIONS}
 NOT_SOLVED_WINDOW_H = 48
@@ -430,9 +431,20 @@ async def _refresh_card(c: Ctx, rename: bool = False) -> None:
                            "name": name}, ticket_id=t.id))
 
 
+async def _show_phone(c: Ctx) -> None:
+    """The customer's number, to the presser's private chat only, never the group; who saw it
+    and when goes on the ticket's record (PROCESS.md §8)."""
+    c.record("phone_shown")
+    c.out.append(Say(c.m.user_id, "staff.phone_dm",
+                     {"ref": c.t.ref, "name": c.t.contact_name, "phone": format_phone(c.t.phone)},
+                     c.lang))
+    c.done("staff.phone_sent")
+
+
 _BUTTON_RUN = {"claim": _claim, "release": _release, "transfer": _transfer_menu,
                "tt": _transfer_target, "about": _about_menu, "ab": _about_target,
-               "ask": _prompt, "escalate": _prompt, "resolve": _prompt}
+               "ask": _prompt, "escalate": _prompt, "resolve": _prompt,
+               "phone": _show_phone}
 _COMMAND_RUN = {"note": _note_command, "history": _history, "claim": _claim,
                 "release": _release, "ask": _text_command, "escalate": _text_command,
                 "resolve": _text_command, "transfer": _text_command}
