@@ -156,6 +156,8 @@ def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
         elif isinstance(view, v.Note):
             markup = {"remove_keyboard": True} if view.remove_keyboard else None
             send_text(out, chat_id, _note(lang, view), reply_markup=markup)
+        elif isinstance(view, v.Typing):
+            out.enqueue(chat_id, "sendChatAction", {"chat_id": chat_id, "action": "typing"})
         elif isinstance(view, v.DropButtons):
             out.enqueue(chat_id, "editMessageReplyMarkup", {
                 "chat_id": chat_id, "message_id": view.message_id,

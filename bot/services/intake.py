@@ -39,6 +39,7 @@ from bot.services.views import (
     Note,
     Prompt,
     Reply,
+    Typing,
 )
 from storage.models import Customer, IntakeDraft
 from storage.uow import UnitOfWork
@@ -250,6 +251,8 @@ async def _fact(c: Turn) -> None:
         facts.append({"kind": "text", "text": text, "mid": m.message_id})
     # No answer per message: one reaction when they pause (the listening timer).
     a["unheard"] = a.get("unheard", 0) + 1
+    if a["unheard"] == 1:
+        c.reply.add(Typing())
     listen_at(c.uow, a, m.chat_id, c.now + c.desk.listen_pause, c.now)
     save(c, FACTS)
 

@@ -69,6 +69,11 @@ class Prompt:
 
 
 @dataclass(frozen=True)
+class Typing:
+    """Show "typing…" at once: the bot is listening, its reaction comes when they pause."""
+
+
+@dataclass(frozen=True)
 class DropButtons:
     """Take the buttons off one of the bot's earlier messages (the older listening prompt)."""
 
@@ -138,7 +143,7 @@ class CallbackAnswer:
 
 
 View = Note | Menu | Greeting | Languages | Prompt | Ack | TicketList | TicketDetail \
-    | ChooseTicket | CallbackAnswer | DropButtons
+    | ChooseTicket | CallbackAnswer | DropButtons | Typing
 
 
 @dataclass

@@ -111,6 +111,9 @@ async def test_five_quick_messages_get_one_reaction_from_a_durable_timer(
     await app.scheduler.run_due()
     await app.sender.drain()
     assert len(chat.messages()) == before  # nothing said per message: we are listening
+    typing = [c for c in emu.calls if c.method == "sendChatAction"
+              and c.params.get("chat_id") == chat.id]
+    assert len(typing) == 1  # "typing…" once, at the first message: it is heard
     assert len((await _draft(app, 5804)).answers["facts"]) == 5
     # The pause is a timer row: a restart in between loses nothing.
     await app.stop()
