@@ -280,6 +280,22 @@ async def test_edit_message(emu: Emulator, api: Api):
     assert status == 200 and emu.sent(5001) == []
 
 
+async def test_a_message_with_a_reply_keyboard_or_its_removal_cannot_be_edited(
+        emu: Emulator, api: Api):
+    # Telegram: "only possible to edit messages without reply_markup or with inline keyboards";
+    # so a confirmation that takes a reply keyboard away can never gain inline buttons later.
+    emu.user(5001)
+    inline = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    for rm in ({"remove_keyboard": True}, {"keyboard": [[{"text": "x"}]]},
+               {"force_reply": True}):
+        _, body = await api.json("sendMessage", chat_id=5001, text="t", reply_markup=rm)
+        mid = body["result"]["message_id"]
+        for method, extra in (("editMessageReplyMarkup", {"reply_markup": inline}),
+                              ("editMessageText", {"text": "u"})):
+            status, body = await api.json(method, chat_id=5001, message_id=mid, **extra)
+            assert status == 400 and err(body) == "Bad Request: message can't be edited", rm
+
+
 async def test_message_ids_increase_per_chat(emu: Emulator, api: Api):
     emu.user(5001)
     emu.user(5002)
