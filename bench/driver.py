@@ -103,6 +103,7 @@ class StepResult:
     kind: str
     inject_at: float
     done_at: float | None  # None: timed out, or no answer expected
+    expected: bool = True  # False: the bot is not meant to answer this step (it listens)
 
     @property
     def latency(self) -> float | None:
@@ -168,7 +169,8 @@ class SimUser:
             self._inject_at = float(res["at"])
             if self._done is None:
                 self._answer = []
-                return StepResult(self.info.id, step.kind, self._inject_at, None)
+                return StepResult(self.info.id, step.kind, self._inject_at, None,
+                                  expected=False)
             self._check()
             try:
                 done_at = await asyncio.wait_for(asyncio.shield(self._done), self.step_timeout)

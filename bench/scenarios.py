@@ -117,27 +117,33 @@ TEXTS_EN = ["The lift is broken again", "Water is leaking from upstairs",
 
 
 def start(user: SimUserInfo) -> Generator[Step, list[Event], None]:
-    """Works today: /start (greeting), then four free texts (each gets "not understood")."""
+    """/start (greeting), then four free texts: the first words start a complaint and the bot
+    listens (one reaction once the customer pauses, `[intake] listen_pause`), so the texts
+    expect no answer of their own."""
     texts = TEXTS_ZH if user.language_code.startswith("zh") else TEXTS_EN
     yield Step(text="/start")
     for _ in range(4):
-        yield Step(text=user.rng.choice(texts))
+        yield Step(text=user.rng.choice(texts), expect=None)
 
 
 def intake(user: SimUserInfo) -> Generator[Step, list[Event], None]:
     """The full complaint intake of issue 3, to the acknowledgement (the e2e tests' path).
 
-    /start → File a complaint → Housing → the story → That's all → Repair → the unit →
-    not about staff → profile name → shared contact → not complained before → Confirm.
-    A real customer's path, so its updates are "full complaint-flow updates" (DESIGN.md).
+    /start → File a complaint → the story → That's all → Housing (offered first when the story
+    points to it, else under "another kind") → Repair → the unit → not about staff → profile
+    name → shared contact → not complained before → Confirm. A real customer's path, so its
+    updates are "full complaint-flow updates" (DESIGN.md).
     """
     zh = user.language_code.startswith("zh")
     texts = TEXTS_ZH if zh else TEXTS_EN
     answer = yield Step(text="/start")
-    answer = yield press(answer, lambda data, label: data == "c:file")
+    listening = yield press(answer, lambda data, label: data == "c:file")
+    # The bot listens: it reacts once the customer pauses, not to each message.
+    yield Step(text=user.rng.choice(texts), expect=None)
+    answer = yield press(listening, lambda data, label: data == "c:done")
+    if not any(data == "c:cat:housing" for _, data, _ in buttons(answer)):
+        answer = yield press(answer, lambda data, label: data == "c:cats")
     answer = yield press(answer, lambda data, label: data == "c:cat:housing")
-    answer = yield Step(text=user.rng.choice(texts))  # the bot listens and says so
-    answer = yield press(answer, lambda data, label: data == "c:done")
     answer = yield press(answer, lambda data, label: data == "c:out:repair")
     answer = yield Step(text=f"{1 + user.id % 30}栋 {1 + user.id % 2000}")  # the unit
     answer = yield press(answer, lambda data, label: data == "c:abt:no")

@@ -119,7 +119,8 @@ class App:
         await self.api.start()
         self.sender = Sender(self.db, self.api,
                              RateLimiter(limits.overall_per_second, limits.per_chat_per_second,
-                                         limits.per_group_per_minute), self.clock,
+                                         limits.per_group_per_minute, limits.per_chat_burst),
+                             self.clock,
                              metrics=self.metrics, on_sent=hooks["on_sent"],
                              on_failed=hooks["on_failed"],
                              lease=timedelta(seconds=self.config.file.telegram.outbox_lease_seconds))

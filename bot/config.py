@@ -38,6 +38,16 @@ def _duration(v: Any) -> Duration:
 DurationField = Annotated[Any, AfterValidator(_duration)]
 
 
+def _pause(v: Any) -> Duration:
+    # Zero is a valid pause (react as soon as each message is stored): tests use it.
+    if isinstance(v, str) and v.strip() in ("0", "0s"):
+        return Duration()
+    return _duration(v)
+
+
+PauseField = Annotated[Any, AfterValidator(_pause)]
+
+
 def _no_duplicates(what: str, values: list[Any]) -> None:
     dup = sorted({x for x in values if values.count(x) > 1})
     if dup:
@@ -55,6 +65,9 @@ class Limits(_Strict):
 
     overall_per_second: float = Field(30, ge=0)
     per_chat_per_second: float = Field(1, ge=0)
+    # A private chat may take this many messages at once (Telegram tolerates short bursts),
+    # then per_chat_per_second: a turn never waits a second for its own second message.
+    per_chat_burst: int = Field(3, ge=1, le=20)
     per_group_per_minute: float = Field(20, ge=0)
 
 
@@ -167,8 +180,21 @@ class CategoryEntry(_Strict):
     zh: str = Field(min_length=1, max_length=40)
     en: str = Field(min_length=1, max_length=40)
     fields: list[FieldEntry] = []
+    # Words (zh and en) that make this category the likely one: after the story the customer is
+    # offered it first ("This sounds like 设备管理 — right?"); none means it is never suggested.
+    keywords: list[str] = []
     # A busy desk splits by team: this category's tickets go to its own staff group.
     staff_group_id: int | None = None
+
+    @field_validator("keywords")
+    @classmethod
+    def _keywords(cls, v: list[str]) -> list[str]:
+        if len(v) > 200:
+            raise ValueError("at most 200 keywords")
+        bad = [k for k in v if not k.strip() or len(k) > 40]
+        if bad:
+            raise ValueError(f"keywords must be 1-40 characters, not {bad[0]!r}")
+        return [k.strip() for k in v]
 
     @field_validator("fields")
     @classmethod
@@ -187,19 +213,34 @@ _WHEN = ("when", "发生时间", "When it happened")
 
 # PROCESS.md §1: the default property-management tree with its required elements.
 DEFAULT_CATEGORIES: list[CategoryEntry] = [
-    CategoryEntry(key="housing", zh="房屋管理", en="Housing", fields=[_text_field(*_UNIT)]),
+    CategoryEntry(key="housing", zh="房屋管理", en="Housing", fields=[_text_field(*_UNIT)],
+                  keywords=["漏水", "渗水", "天花板", "墙", "裂缝", "门窗", "屋顶", "房屋",
+                            "leak", "ceiling", "wall", "crack", "window", "roof"]),
     CategoryEntry(key="equipment", zh="设备管理", en="Equipment and facilities",
-                  fields=[_text_field(*_PLACE)]),
+                  fields=[_text_field(*_PLACE)],
+                  keywords=["电梯", "停电", "停水", "水压", "门禁", "路灯", "设备", "水泵", "空调",
+                            "lift", "elevator", "power cut", "water pressure", "street light",
+                            "pump"]),
     CategoryEntry(key="safety", zh="安全管理", en="Safety and security",
                   fields=[_text_field(*_PLACE), FieldEntry(key=_WHEN[0], zh=_WHEN[1],
-                                                           en=_WHEN[2], type="datetime")]),
+                                                           en=_WHEN[2], type="datetime")],
+                  keywords=["安全", "被偷", "被盗", "小偷", "失火", "消防", "陌生人", "监控",
+                            "theft", "stolen", "fire", "security", "stranger", "cctv"]),
     CategoryEntry(key="environment", zh="环境管理", en="Environment and cleaning",
-                  fields=[_text_field(*_PLACE)]),
-    CategoryEntry(key="service", zh="综合服务", en="General service"),
+                  fields=[_text_field(*_PLACE)],
+                  keywords=["垃圾", "卫生", "清洁", "绿化", "噪音", "异味", "臭", "老鼠", "蚊子",
+                            "rubbish", "garbage", "trash", "dirty", "noise", "smell", "rats"]),
+    CategoryEntry(key="service", zh="综合服务", en="General service",
+                  keywords=["态度", "收费", "物业费", "服务", "attitude", "fees", "overcharged",
+                            "service"]),
     CategoryEntry(key="dispute", zh="业户纠纷", en="Dispute between residents",
-                  fields=[_text_field(*_UNIT)]),
+                  fields=[_text_field(*_UNIT)],
+                  keywords=["邻居", "占用", "宠物", "狗", "车位被占", "neighbour", "neighbor",
+                            "dog", "pets"]),
     CategoryEntry(key="developer", zh="地产相关", en="Developer-related",
-                  fields=[_text_field(*_UNIT)]),
+                  fields=[_text_field(*_UNIT)],
+                  keywords=["开发商", "交房", "产权", "房产证", "购房合同", "developer", "handover",
+                            "title deed"]),
     CategoryEntry(key="other", zh="其他", en="Other"),
 ]
 
@@ -213,10 +254,13 @@ class IntakeSection(_Strict):
     reminder_after: DurationField = "30m"
     expire_after: DurationField = "24h"
     listen_idle: DurationField = "3m"
+    # How long the customer is quiet before the bot reacts to what they told it: one reaction
+    # per pause, not one per message.
+    listen_pause: PauseField = "2s"
     phone_region: str = "CN"
     abusive_words: list[str] = []
 
-    @field_validator("reminder_after", "expire_after", "listen_idle")
+    @field_validator("reminder_after", "expire_after", "listen_idle", "listen_pause")
     @classmethod
     def _elapsed(cls, v: Duration) -> Duration:
         if v.is_working:

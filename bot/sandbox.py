@@ -124,6 +124,12 @@ async def run_sandbox(config: Config, *, port: int = 0, user_id: int = 5001,
             line = await loop.run_in_executor(None, sys.stdin.readline)
             if not line or not await term.act(line):
                 break
+        # The bot reacts to a story once the customer pauses: show that before leaving.
+        await asyncio.sleep(app.deps.desk.listen_pause.total_seconds() + 0.5)
+        with contextlib.suppress(TimeoutError):
+            await settle(emu, app)
+        for text in term.refresh():
+            print(text, flush=True)
     finally:
         await app.stop()
         await emu.stop()

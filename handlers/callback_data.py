@@ -12,7 +12,7 @@ MAX_BYTES = 64
 
 # Actions: menu, language, intake steps, tickets.
 FILE, MINE, LANG, SET_LANG = "file", "mine", "lang", "setlang"
-CATEGORY, DONE, OUTCOME, OPTION = "cat", "done", "out", "opt"
+CATEGORY, CATEGORIES, DONE, OUTCOME, OPTION = "cat", "cats", "done", "out", "opt"
 PROFILE_NAME, PREVIOUS, ABOUT = "pname", "prev", "abt"
 CONFIRM, CHANGE, FIELD, BACK, CANCEL = "ok", "chg", "f", "back", "cancel"
 SHOW, URGE, ATTACH = "t", "u", "to"

@@ -103,10 +103,11 @@ def thread_and_reply(p: dict[str, Any], thread_id: int | None, reply_to: int | N
         p["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
 
 
-def greeting(out: OutboxRepo, chat_id: int, lang: str, first_name: str) -> None:
-    """The /start greeting."""
-    send_text(out, chat_id, t(lang, "start.greeting", name=esc(first_name)),
-              keyboard=menu_keyboard(lang))
+def greeting(out: OutboxRepo, chat_id: int, lang: str, first_name: str,
+             resume: bool = False) -> None:
+    """The /start greeting: it invites them to just write (or to carry on where they were)."""
+    key = "start.greeting_resume" if resume else "start.greeting"
+    send_text(out, chat_id, t(lang, key, name=esc(first_name)), keyboard=menu_keyboard(lang))
 
 
 def not_understood(out: OutboxRepo, chat_id: int, lang: str) -> None:
@@ -153,19 +154,26 @@ def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
                 payload["text"] = t(lang, view.key)
             out.enqueue(chat_id, "answerCallbackQuery", payload)
         elif isinstance(view, v.Note):
-            values = {k: _value(lang, x) for k, x in view.values.items()}
             markup = {"remove_keyboard": True} if view.remove_keyboard else None
-            send_text(out, chat_id, t(lang, view.key, **values), reply_markup=markup)
+            send_text(out, chat_id, _note(lang, view), reply_markup=markup)
+        elif isinstance(view, v.Typing):
+            out.enqueue(chat_id, "sendChatAction", {"chat_id": chat_id, "action": "typing"})
+        elif isinstance(view, v.DropButtons):
+            out.enqueue(chat_id, "editMessageReplyMarkup", {
+                "chat_id": chat_id, "message_id": view.message_id,
+                "reply_markup": {"inline_keyboard": []}})
         elif isinstance(view, v.Menu):
             send_text(out, chat_id, t(lang, view.key), keyboard=menu_keyboard(lang))
         elif isinstance(view, v.Greeting):
-            greeting(out, chat_id, lang, view.first_name)
+            greeting(out, chat_id, lang, view.first_name, view.resume)
         elif isinstance(view, v.Languages):
             send_text(out, chat_id, t(lang, "language.ask"), keyboard=[
                 [button(t(code, "language.name"), cb.SET_LANG, code) for code in LANGUAGES]])
         elif isinstance(view, v.Prompt):
             text, markup = prompt(lang, view, form)
-            send_text(out, chat_id, text, reply_markup=markup)
+            # The listening prompt is remembered so its button can move to the next one.
+            send_text(out, chat_id, text, reply_markup=markup,
+                      purpose=v.LISTEN_PROMPT if view.step == steps.FACTS else None)
         elif isinstance(view, v.Ack):
             send_text(out, chat_id, t(lang, "ack.text", ref=esc(view.ref),
                                       category=esc(category_name(form, view.category, lang)),
@@ -180,6 +188,10 @@ def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
             send_text(out, chat_id, t(lang, "tickets.choose"), keyboard=[
                 [button(_row_label(lang, row, form), cb.ATTACH, row.id)]
                 for row in view.tickets[:10]])
+
+
+def _note(lang: str, n: v.Note) -> str:
+    return t(lang, n.key, **{k: _value(lang, x) for k, x in n.values.items()})
 
 
 def _value(lang: str, x: Any) -> str:
@@ -214,6 +226,8 @@ def prompt(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, dict[str, Any
     if p.error:
         hints = {k: esc(str(x)) for k, x in p.hints.items()}
         text = t(lang, f"intake.error.{p.error}", **hints) + "\n\n" + text
+    if p.lead is not None:  # one message per turn: what we say, then the question
+        text = _note(lang, p.lead) + "\n\n" + text
     if p.step == steps.PHONE:
         # A reply keyboard is the only way to offer "share my number"; Back and Cancel go on
         # it as typed buttons, which handlers map back to actions.
@@ -228,12 +242,9 @@ def prompt(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, dict[str, Any
 def _question(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, Keyboard]:
     a, step, nav = p.answers, p.step, _nav(lang)
     if step == steps.CATEGORY:
-        return t(lang, "intake.category.ask"), [*_pairs(
-            [button(c.names.get(lang, c.key), cb.CATEGORY, c.key) for c in form.categories]), nav]
+        return _category_question(lang, a, form, nav)
     if step == steps.FACTS:
-        key = ("intake.facts.more" if p.follow_up else
-               "intake.facts.ask_again" if a.get("facts_rewrite") else "intake.facts.ask")
-        return t(lang, key), [[button(t(lang, "intake.facts.done"), cb.DONE)], nav]
+        return t(lang, _listening_key(p)), [[button(t(lang, "intake.facts.done"), cb.DONE)], nav]
     if step == steps.OUTCOME:
         return t(lang, "intake.outcome.ask"), [*_pairs(
             [button(t(lang, f"outcome.{o}"), cb.OUTCOME, o) for o in steps.OUTCOMES]), nav]
@@ -275,6 +286,33 @@ def _question(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, Keyboard]:
             *_pairs([button(o.get(lang, "?"), cb.OPTION, i) for i, o in enumerate(f.options)]),
             nav]
     return t(lang, f"intake.field.ask_{f.type}", field=name), [nav]
+
+
+# Reactions while the customer tells the story: varied, never the same sentence every time.
+LISTEN_REACTIONS = 4
+
+
+def _listening_key(p: v.Prompt) -> str:
+    if p.reaction:
+        return f"intake.facts.heard_{(p.reaction - 1) % LISTEN_REACTIONS + 1}"
+    return "intake.facts.ask_again" if p.answers.get("facts_rewrite") else "intake.facts.ask"
+
+
+def _category_question(lang: str, a: dict[str, Any], form: IntakeForm,
+                       nav: list[dict[str, Any]]) -> tuple[str, Keyboard]:
+    """After the story: the one category it points to, or every category, likely ones first."""
+    story = facts_text(a)
+    suggested = None if a.get("all_categories") else form.suggestion(story)
+    if suggested is not None:
+        name = suggested.names.get(lang, suggested.key)
+        return t(lang, "intake.category.suggest", category=esc(name)), [
+            [button(t(lang, "intake.category.yes", category=name[:40]), cb.CATEGORY,
+                    suggested.key)],
+            [button(t(lang, "intake.category.others"), cb.CATEGORIES)], nav]
+    likely = form.likely(story)
+    ordered = [*likely, *(c for c in form.categories if c not in likely)]
+    return t(lang, "intake.category.ask"), [*_pairs(
+        [button(c.names.get(lang, c.key), cb.CATEGORY, c.key) for c in ordered]), nav]
 
 
 def field_label(lang: str, step: str, a: dict[str, Any], form: IntakeForm) -> str:

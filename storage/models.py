@@ -15,6 +15,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -209,7 +210,13 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
-    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_id", "status", "id"),
+        # The listening prompt's message id (0004): partial, rows without a purpose skip it.
+        Index("ix_outbox_chat_purpose", "chat_id", "purpose", "id",
+              sqlite_where=text("purpose IS NOT NULL"),
+              postgresql_where=text("purpose IS NOT NULL")),
+    )
 
 
 class Timer(Base):

@@ -294,6 +294,14 @@ class OutboxRepo(_Repo):
             select(func.count()).select_from(OutboxMessage)
             .where(OutboxMessage.status == "pending")) or 0)
 
+    async def last_message_id(self, chat_id: int, purpose: str) -> int | None:
+        """The Telegram message id of the newest delivered call to a chat with this purpose."""
+        return await self.session.scalar(
+            select(OutboxMessage.result_message_id)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.purpose == purpose,
+                   OutboxMessage.result_message_id.is_not(None))
+            .order_by(OutboxMessage.id.desc()).limit(1))
+
     async def rows(self, **where: Any) -> list[OutboxMessage]:
         """Outbox rows matching column values (for reports and tests)."""
         stmt = select(OutboxMessage).filter_by(**where).order_by(OutboxMessage.id)
@@ -389,8 +397,9 @@ class DraftRepo(_Repo):
     """Intake drafts, one per private chat."""
 
     async def get(self, chat_id: int) -> IntakeDraft | None:
-        """The chat's draft, or None."""
-        return await self.session.get(IntakeDraft, chat_id)
+        """The chat's draft, or None; locked for the transaction on PostgreSQL, so a listening
+        timer and the customer's next message never overwrite each other's answers."""
+        return await self.session.get(IntakeDraft, chat_id, with_for_update=True)
 
     def add(self, chat_id: int, user_id: int, step: str, answers: dict[str, Any],
             now: datetime) -> IntakeDraft:

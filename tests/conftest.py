@@ -37,6 +37,8 @@ def make_config(db_url: str, api_url: str, **file: Any) -> Config:
     file.setdefault("telegram", {"limits": {"overall_per_second": 0, "per_chat_per_second": 0,
                                             "per_group_per_minute": 0}, "poll_timeout": 1})
     file.setdefault("web", {"port": 0})  # any free port: several desks may run at once
+    # React to each message as soon as it is stored (the pause has its own test).
+    file["intake"] = {"listen_pause": "0s", **file.get("intake", {})}
     return Config(
         env=EnvSettings(telegram_bot_token=TOKEN, telegram_api_url=api_url,
                         database_url=db_url),

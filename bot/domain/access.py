@@ -22,13 +22,15 @@ class Action(StrEnum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     FLAG_ABOUT_STAFF = "about"
+    SHOW_PHONE = "phone"
 
 
 # Reading and annotating: any active staff member may, except the person the ticket is about.
 _OPEN_TO_STAFF = frozenset({Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF})
 # Handling: the assignee, or a supervisor (or above) at or above the ticket's level.
+# Seeing the customer's number is part of handling (PROCESS.md §8: used for this complaint).
 _HANDLING = frozenset({Action.RELAY, Action.RELEASE, Action.TRANSFER, Action.ASK_CUSTOMER,
-                       Action.ESCALATE, Action.RESOLVE})
+                       Action.ESCALATE, Action.RESOLVE, Action.SHOW_PHONE})
 _FINISHED = frozenset({"closed", "withdrawn"})
 
 

@@ -57,6 +57,8 @@ class Category:
     key: str
     names: dict[str, str]
     fields: tuple[Field, ...] = ()
+    # Words (zh and en) that make this category the likely one for a story.
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class IntakeForm:
         """The steps of this draft in order (the category decides the extra ones)."""
         cat = self.category(answers.get("category"))
         extras = [EXTRA_PREFIX + f.key for f in cat.fields] if cat else []
-        return [CATEGORY, FACTS, OUTCOME, *extras, ABOUT, NAME, PHONE, PREVIOUS, CONFIRM]
+        # PROCESS.md §1: the customer says it all first; the category is asked after the story.
+        return [FACTS, CATEGORY, OUTCOME, *extras, ABOUT, NAME, PHONE, PREVIOUS, CONFIRM]
 
     def is_answered(self, answers: dict[str, Any], step: str) -> bool:
         """True when the draft holds an answer for the step."""
@@ -129,6 +132,18 @@ class IntakeForm:
         seq = self.sequence(answers)
         i = seq.index(current) if current in seq else 0
         return seq[i - 1] if i > 0 else None
+
+    def likely(self, story: str) -> list[Category]:
+        """Categories whose keywords the story mentions, most mentioned first."""
+        text = story.casefold()
+        hits = [(sum(1 for k in c.keywords if k.casefold() in text), i, c)
+                for i, c in enumerate(self.categories)]
+        return [c for n, _, c in sorted(hits, key=lambda h: (-h[0], h[1])) if n]
+
+    def suggestion(self, story: str) -> Category | None:
+        """The one category the story clearly points to, or None (no match, or several)."""
+        likely = self.likely(story)
+        return likely[0] if len(likely) == 1 else None
 
     def changeable(self, answers: dict[str, Any]) -> list[str]:
         """The steps the read-back offers under "Change a field"."""

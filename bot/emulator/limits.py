@@ -14,8 +14,11 @@ class Limits:
     """Send limits; 0 disables one. Defaults are Telegram's published ones."""
 
     overall_per_second: int = 30
-    per_chat_per_second: int = 1  # private chats
+    per_chat_per_second: int = 1  # private chats, sustained
     per_group_per_minute: int = 20  # groups and supergroups
+    # Telegram lets a private chat take a short burst over its per-second rate ("short bursts
+    # that go over this limit are allowed"), then answers 429: a token bucket of this size.
+    private_burst: int = 3
 
     @classmethod
     def off(cls) -> Limits:
@@ -34,6 +37,7 @@ class RateLimiter:
         self.limits = limits
         self._overall: deque[float] = deque()
         self._chats: dict[int, deque[float]] = {}
+        self._buckets: dict[int, tuple[float, float]] = {}  # private chat -> (tokens, at)
 
     def check(self, chat_id: int, now: float) -> None:
         """Record one send to ``chat_id`` at ``now`` or raise ApiError(429)."""
@@ -42,8 +46,16 @@ class RateLimiter:
         checks: list[tuple[deque[float], float, int]] = []
         if lim.overall_per_second:
             checks.append((self._overall, 1.0, lim.overall_per_second))
-        span, cap = (1.0, lim.per_chat_per_second) if chat_id > 0 else (
-            60.0, lim.per_group_per_minute)
+        private = chat_id > 0 and lim.per_chat_per_second > 0
+        tokens = 0.0
+        if private:
+            burst = max(1, lim.private_burst)
+            held, at = self._buckets.get(chat_id, (float(burst), now))
+            tokens = min(float(burst), held + (now - at) * lim.per_chat_per_second)
+            if tokens < 1:
+                n = max(1, math.ceil((1 - tokens) / lim.per_chat_per_second))
+                raise ApiError(429, f"Too Many Requests: retry after {n}", retry_after=n)
+        span, cap = (1.0, 0) if chat_id > 0 else (60.0, lim.per_group_per_minute)
         if cap:
             dq = self._chats.get(chat_id)
             if dq is None:
@@ -59,3 +71,5 @@ class RateLimiter:
             windows.append(dq)
         for dq in windows:
             dq.append(now)
+        if private:
+            self._buckets[chat_id] = (tokens - 1, now)

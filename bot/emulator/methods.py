@@ -123,7 +123,10 @@ def send(emu: Emulator, p: dict[str, Any], content: dict[str, Any]) -> dict[str,
     reply_to = reply_target(chat, p)
     tid = thread(chat, p, reply_to)
     content = {**content, **markup(p)}
-    return emu.new_message(chat, emu.bot_user, tid, content, reply_to)
+    msg = emu.new_message(chat, emu.bot_user, tid, content, reply_to)
+    if p.get("reply_markup") and "inline_keyboard" not in p["reply_markup"]:
+        chat.fixed.add(msg["message_id"])
+    return msg
 
 
 def media(emu: Emulator, p: dict[str, Any], key: str) -> Any:
@@ -153,7 +156,7 @@ def bot_message(emu: Emulator, p: dict[str, Any], verb: str) -> tuple[Chat, dict
     msg = chat.messages.get(p["message_id"])
     if msg is None:
         raise bad(f"message to {verb} not found")
-    if msg["from"] is not emu.bot_user:
+    if msg["from"] is not emu.bot_user or p["message_id"] in chat.fixed:
         raise bad("message can't be edited")
     return chat, msg
 

@@ -30,6 +30,8 @@ class Chat:
     is_forum: bool = False
     blocked: bool = False  # private chat: the user blocked the bot
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # Sent with a reply keyboard, its removal or force_reply: Telegram refuses to edit these.
+    fixed: set[int] = field(default_factory=set)
     topics: dict[int, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1
     _dict: dict[str, Any] | None = None

@@ -32,8 +32,8 @@ from storage.models import IntakeDraft, Timer
 from storage.uow import UnitOfWork
 
 NOT_YOURS = "tickets.not_yours"
-_INTAKE_ACTIONS = frozenset({"back", "cat", "done", "out", "opt", "abt", "pname", "prev", "ok",
-                             "chg", "f"})
+_INTAKE_ACTIONS = frozenset({"back", "cat", "cats", "done", "out", "opt", "abt", "pname", "prev",
+                             "ok", "chg", "f"})
 
 
 async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:
@@ -61,9 +61,7 @@ def _in_intake(d: IntakeDraft | None) -> bool:
 async def _command(c: Turn) -> None:
     cmd = c.m.command
     if cmd == "start":
-        c.reply.add(Greeting(c.m.first_name))
-        if _in_intake(c.draft):
-            c.reply.add(Note("intake.resume_hint"))
+        c.reply.add(Greeting(c.m.first_name, resume=_in_intake(c.draft)))
     elif cmd == "cancel":
         await intake.cancel(c)
     elif cmd == "language":
@@ -121,13 +119,12 @@ async def _button(c: Turn) -> None:
 async def _set_language(c: Turn, lang: str) -> None:
     c.customer.language, c.customer.updated_at = lang, c.now
     c.reply.lang = lang
-    c.reply.add(Note("language.set"))
     if _in_intake(c.draft):
         assert c.draft is not None
         c.answers = copy.deepcopy(c.draft.answers)
-        await intake.prompt(c, c.draft.step)
+        await intake.prompt(c, c.draft.step, lead=Note("language.set"))
     else:
-        c.reply.add(Menu())
+        c.reply.add(Menu("language.set_menu"))
 
 
 async def _ticket_button(c: Turn, action: str, ticket_id: int) -> None:
@@ -198,8 +195,9 @@ async def _message(c: Turn) -> None:
         return
     active = await c.uow.repos.tickets.of_customer(c.customer.id, statuses=tk.ACTIVE)
     if not active:
-        # Nothing open to add it to: never silence, offer the way in.
-        c.reply.add(Menu("common.not_understood"))
+        # Nothing open to add it to: they are telling us a problem. Listen (PROCESS.md §1).
+        # (A leftover choice between tickets that have since closed becomes the story's start.)
+        await intake.listen(c)
     elif len(active) == 1:
         tickets.add_message(c.uow, c.desk, active[0], [msg], c.customer.id)
         c.reply.staff += await handling.customer_wrote(
@@ -244,24 +242,49 @@ async def on_timer(uow: UnitOfWork, desk: Desk, timer: Timer) -> tuple[int, Repl
             _again(uow, timer, draft.updated_at + desk.reminder_after, now)
             return None
         draft.reminded_at = now
-        return chat, reply.add(Note("intake.reminder"), Prompt(
-            draft.step, draft.answers, first_name=customer.first_name if customer else ""))
-    # LISTEN: move on once they have been quiet for a while, as a listener would.
+        return chat, reply.add(Prompt(draft.step, draft.answers, lead=Note("intake.reminder"),
+                                      first_name=customer.first_name if customer else ""))
+    return await _listening(uow, desk, timer, draft, reply, customer.first_name if customer
+                            else "")
+
+
+async def _listening(uow: UnitOfWork, desk: Desk, timer: Timer, draft: IntakeDraft,
+                     reply: Reply, first_name: str) -> tuple[int, Reply] | None:
+    """LISTEN: react once when they pause; move on once they have been quiet for a while."""
     answers = copy.deepcopy(draft.answers)
+    if timer.payload.get("seq") != answers.get("listen_seq"):
+        return None  # a newer timer looks after this draft
+    now, chat, quiet = desk.clock.now(), draft.chat_id, desk.clock.now() - draft.updated_at
+    answers.pop("listen_due", None)
     if draft.step != FACTS or not answers.get("facts"):
-        answers.pop("listen_timer", None)
+        answers.pop("unheard", None)
         uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
         return None
+    if answers.get("unheard"):
+        if quiet < desk.listen_pause:
+            intake.listen_at(uow, answers, chat, draft.updated_at + desk.listen_pause, now)
+            uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
+            return None
+        # They paused: one reaction for everything since the last one, on one prompt.
+        answers["unheard"] = 0
+        answers["reactions"] = answers.get("reactions", 0) + 1
+        intake.listen_at(uow, answers, chat, draft.updated_at + desk.listen_idle, now)
+        uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
+        await intake.drop_listen_buttons(uow, reply, chat)
+        return chat, reply.add(Prompt(FACTS, answers, first_name=first_name,
+                                      reaction=answers["reactions"]))
     if quiet < desk.listen_idle:
-        _again(uow, timer, draft.updated_at + desk.listen_idle, now)
+        intake.listen_at(uow, answers, chat, draft.updated_at + desk.listen_idle, now)
+        uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
         return None
     answers["facts_done"] = True
-    answers.pop("listen_timer", None)
+    answers.pop("unheard", None)
     nxt = desk.form.next_step(answers, FACTS)
     if nxt == CONFIRM:
         answers.pop("editing", None)
     uow.repos.drafts.save(draft, nxt, answers, now)
-    return chat, reply.add(Note("intake.moving_on"), Prompt(nxt, answers))
+    return chat, reply.add(Prompt(nxt, answers, first_name=first_name,
+                                  lead=Note("intake.moving_on")))
 
 
 def _again(uow: UnitOfWork, timer: Timer, due: datetime, now: datetime) -> None:

@@ -25,6 +25,7 @@ class Desk:
     reminder_after: timedelta
     expire_after: timedelta
     listen_idle: timedelta
+    listen_pause: timedelta
     abuse: AbuseDetector
     staff_group_id: int | None = None
     category_groups: tuple[tuple[str, int], ...] = ()
@@ -39,7 +40,8 @@ class Desk:
         """Build the desk (parsing categories and the calendar once, not per update)."""
         f = config.file
         categories = tuple(
-            Category(key=c.key, names={"zh_CN": c.zh, "en": c.en}, fields=tuple(
+            Category(key=c.key, names={"zh_CN": c.zh, "en": c.en}, keywords=tuple(c.keywords),
+                     fields=tuple(
                 Field(key=x.key, names={"zh_CN": x.zh, "en": x.en}, type=x.type,
                       options=tuple({"zh_CN": o.zh, "en": o.en} for o in x.options))
                 for x in c.fields))
@@ -60,6 +62,7 @@ class Desk:
             reminder_after=as_duration(i.reminder_after).elapsed,
             expire_after=as_duration(i.expire_after).elapsed,
             listen_idle=as_duration(i.listen_idle).elapsed,
+            listen_pause=as_duration(i.listen_pause).elapsed,
             abuse=AbuseDetector(i.abusive_words),
             staff_group_id=f.telegram.staff_group_id,
             category_groups=tuple((c.key, c.staff_group_id) for c in f.categories

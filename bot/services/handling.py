@@ -10,6 +10,7 @@ from datetime import datetime
 
 from bot.domain import ticket as tk
 from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, authorize
+from bot.domain.phone import format_phone
 from bot.services import handoff
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
@@ -33,7 +34,7 @@ TEXT_ACTIONS = {"ask": Action.ASK_CUSTOMER, "escalate": Action.ESCALATE,
                 "resolve": Action.RESOLVE, "transfer": Action.TRANSFER}
 BUTTONS = {"claim": Action.CLAIM, "release": Action.RELEASE, "transfer": Action.TRANSFER,
            "tt": Action.TRANSFER, "about": Action.FLAG_ABOUT_STAFF,
-           "ab": Action.FLAG_ABOUT_STAFF, **TEXT_ACTIONS}
+           "ab": Action.FLAG_ABOUT_STAFF, "phone": Action.SHOW_PHONE, **TEXT_ACTIONS}
 COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
             "release": Action.RELEASE, **TEXT_ACTIONS}
 NOT_SOLVED_WINDOW_H = 48
@@ -439,9 +440,20 @@ async def _refresh_card(c: Ctx, rename: bool = False) -> None:
                            "name": name}, ticket_id=t.id))
 
 
+async def _show_phone(c: Ctx) -> None:
+    """The customer's number, to the presser's private chat only, never the group; who saw it
+    and when goes on the ticket's record (PROCESS.md §8)."""
+    c.record("phone_shown")
+    c.out.append(Say(c.m.user_id, "staff.phone_dm",
+                     {"ref": c.t.ref, "name": c.t.contact_name, "phone": format_phone(c.t.phone)},
+                     c.lang))
+    c.done("staff.phone_sent")
+
+
 _BUTTON_RUN = {"claim": _claim, "release": _release, "transfer": _transfer_menu,
                "tt": _transfer_target, "about": _about_menu, "ab": _about_target,
-               "ask": _prompt, "escalate": _prompt, "resolve": _prompt}
+               "ask": _prompt, "escalate": _prompt, "resolve": _prompt,
+               "phone": _show_phone}
 _COMMAND_RUN = {"note": _note_command, "history": _history, "claim": _claim,
                 "release": _release, "ask": _text_command, "escalate": _text_command,
                 "resolve": _text_command, "transfer": _text_command}
@@ -494,20 +506,25 @@ async def customer_edited(uow: UnitOfWork, desk: Desk, customer_id: int, message
 
 async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: int
                      ) -> tuple[str, dict[str, object], list[Effect]]:
-    """The customer pressed "Not solved": reopen within 48 h of the resolution."""
+    """The customer pressed "Not solved": the ticket goes back to the stewards with its history.
+
+    Never a deadline on the customer: a press after the 48 hours reopens it just the same
+    (recorded as late), so nobody is asked to tell the story again.
+    """
     now = desk.clock.now()
     t = await uow.repos.tickets.get_for_customer(ticket_id, customer_id)
     if t is None:
         return "tickets.not_yours", {}, []
-    if t.status != tk.RESOLVED or t.resolved_at is None:
+    if t.status in tk.ACTIVE:
         return "customer.not_solved_inactive", {"ref": t.ref}, []
-    if (now - t.resolved_at).total_seconds() > NOT_SOLVED_WINDOW_H * 3600:
-        return "customer.not_solved_expired", {"ref": t.ref}, []
+    if t.status != tk.RESOLVED or t.resolved_at is None:
+        return "customer.not_solved_closed", {"ref": t.ref}, []
+    late = (now - t.resolved_at).total_seconds() > NOT_SOLVED_WINDOW_H * 3600
     t.status = tk.transition(t.status, tk.OPEN)
     t.assignee_id, t.resolved_at, t.updated_at = None, None, now
     t.repeat_count += 1
     uow.repos.tickets.record(t.id, now, "customer", customer_id, "reopened",
-                             {"count": t.repeat_count})
+                             {"count": t.repeat_count, **({"late": True} if late else {})})
     out: list[Effect] = []
     if t.staff_chat_id:
         if t.topic_id:
@@ -517,4 +534,4 @@ async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: i
         out.append(Say(t.staff_chat_id, "staff.reopened", {"ref": t.ref}, desk.staff_lang,
                        thread_id=t.topic_id, ticket_id=t.id,
                        buttons=handoff.card_buttons(t.id, t.status)))
-    return "customer.reopened", {"ref": t.ref}, out
+    return ("customer.not_solved_expired" if late else "customer.reopened"), {"ref": t.ref}, out

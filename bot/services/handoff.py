@@ -85,7 +85,7 @@ def card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ...]:
         return ((b("claim"), b("transfer"), b("about")),)
     if status in ("assigned", "waiting_on_customer"):
         return ((b("ask"), b("resolve")), (b("transfer"), b("escalate"), b("release")),
-                (b("about"),))
+                (b("about"), b("phone")))
     return ()
 
 

@@ -30,7 +30,17 @@ from bot.domain.phone import format_phone
 from bot.services import handoff, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
-from bot.services.views import Ack, EarlierTicket, Menu, Note, Prompt, Reply
+from bot.services.views import (
+    LISTEN_PROMPT,
+    Ack,
+    DropButtons,
+    EarlierTicket,
+    Menu,
+    Note,
+    Prompt,
+    Reply,
+    Typing,
+)
 from storage.models import Customer, IntakeDraft
 from storage.uow import UnitOfWork
 
@@ -43,6 +53,10 @@ ATTACH = "attach"  # a draft step outside the form: which open ticket a message 
 
 # What a refused message kind means at a step expecting text.
 _NOT_TEXT = {"sticker": "sticker", "voice": "voice"}
+# What the story may be told with (PROCESS.md §1: let them say it all, however they say it).
+STORY_KINDS = ("text", "photo", "document", "voice")
+# Typed answers that accept the suggested category.
+_YES = frozenset({"是", "是的", "对", "对的", "嗯", "好", "好的", "yes", "y", "right", "ok"})
 
 
 @dataclass
@@ -62,16 +76,29 @@ class Turn:
     @property
     def step(self) -> str:
         """The draft's current step."""
-        return self.draft.step if self.draft else CATEGORY
+        return self.draft.step if self.draft else FACTS
 
 
 async def begin(c: Turn) -> None:
     """"File a complaint": start a draft, or carry on with the one in progress."""
     if c.draft is not None and c.draft.step != ATTACH:
         c.answers = copy.deepcopy(c.draft.answers)
-        c.reply.add(Note("intake.resuming"))
-        await prompt(c, c.draft.step)
+        await prompt(c, c.draft.step, lead=Note("intake.resuming"))
         return
+    _start(c)
+    await prompt(c, FACTS)
+
+
+async def listen(c: Turn) -> None:
+    """Someone with nothing open just tells us what happened: those words start the story."""
+    _start(c)
+    if c.m.kind == "text" and c.desk.abuse.is_abusive(c.m.text):
+        c.answers.setdefault("abuse", []).append(c.m.text)  # answered by the caller
+    await _fact(c)
+
+
+def _start(c: Turn) -> None:
+    """A new draft at the story, with its reminder and expiry timers."""
     # A fresh token ties this draft's reminder and expiry timers to it and not to a later one.
     c.answers = {"token": secrets.token_hex(4)}
     if c.draft is not None and c.draft.answers.get("pending"):
@@ -81,15 +108,14 @@ async def begin(c: Turn) -> None:
                               for p in c.draft.answers["pending"]]
     drafts = c.uow.repos.drafts
     if c.draft is None:
-        c.draft = drafts.add(c.m.chat_id, c.m.user_id, CATEGORY, c.answers, c.now)
+        c.draft = drafts.add(c.m.chat_id, c.m.user_id, FACTS, c.answers, c.now)
     else:
-        drafts.save(c.draft, CATEGORY, c.answers, c.now)
+        drafts.save(c.draft, FACTS, c.answers, c.now)
         c.draft.created_at, c.draft.reminded_at = c.now, None
     timers, payload = c.uow.repos.timers, {"token": c.answers["token"]}
     timers.add(REMINDER, c.now + c.desk.reminder_after, c.now, chat_id=c.m.chat_id,
                payload=payload)
     timers.add(EXPIRY, c.now + c.desk.expire_after, c.now, chat_id=c.m.chat_id, payload=payload)
-    await prompt(c, CATEGORY)
 
 
 async def cancel(c: Turn) -> None:
@@ -104,13 +130,24 @@ async def cancel(c: Turn) -> None:
     c.reply.add(Note("intake.cancelled", remove_keyboard=leaving_phone), Menu())
 
 
-async def prompt(c: Turn, step: str, error: str | None = None, **hints: Any) -> None:
-    """Ask for `step` (loading the customer's earlier tickets only where they are offered)."""
+async def prompt(c: Turn, step: str, error: str | None = None, lead: Note | None = None,
+                 hints: dict[str, Any] | None = None) -> None:
+    """Ask for `step` (loading the customer's earlier tickets only where they are offered);
+    `lead` is said first, in the same message."""
     earlier: tuple[EarlierTicket, ...] = ()
     if step == PREVIOUS:
         earlier = tuple(EarlierTicket(t.id, t.ref, t.category)
                         for t in await c.uow.repos.tickets.of_customer(c.customer.id, limit=5))
-    c.reply.add(Prompt(step, c.answers, error, hints, c.m.first_name, earlier))
+    if step == FACTS:
+        await drop_listen_buttons(c.uow, c.reply, c.m.chat_id)
+    c.reply.add(Prompt(step, c.answers, error, hints or {}, c.m.first_name, earlier, lead=lead))
+
+
+async def drop_listen_buttons(uow: UnitOfWork, reply: Reply, chat_id: int) -> None:
+    """The "That's all" button lives on one prompt: take it off the one sent before."""
+    mid = await uow.repos.outbox.last_message_id(chat_id, LISTEN_PROMPT)
+    if mid is not None:
+        reply.add(DropButtons(mid))
 
 
 def save(c: Turn, step: str) -> None:
@@ -124,11 +161,21 @@ async def advance(c: Turn, answered: str) -> None:
     nxt = c.desk.form.next_step(c.answers, answered)
     if nxt == CONFIRM:
         c.answers.pop("editing", None)
+    lead = None
     if c.step == PHONE and nxt != PHONE:
+        # The phone step's reply keyboard must go, and a message carries one markup: this
+        # confirmation takes it away, so it cannot also carry the next question's buttons.
         c.reply.add(Note("intake.phone_noted", {"phone": format_phone(c.answers[PHONE])},
                          remove_keyboard=True))
+    elif answered == CATEGORY:
+        lead = Note("intake.category.noted", {"category": _category_name(c)})
     save(c, nxt)
-    await prompt(c, nxt)
+    await prompt(c, nxt, lead=lead)
+
+
+def _category_name(c: Turn) -> str:
+    cat = c.desk.form.category(c.answers.get("category"))
+    return cat.names.get(c.reply.lang, cat.key) if cat else ""
 
 
 async def back(c: Turn) -> None:
@@ -155,11 +202,11 @@ async def on_message(c: Turn) -> None:
     if abusive:
         # PROCESS.md §5: keep recording, answer calmly and firmly, carry on.
         c.answers.setdefault("abuse", []).append(m.text)
-        c.reply.add(Note("abuse.reply"))
         if step != FACTS:
             save(c, step)
-            await prompt(c, step)
+            await prompt(c, step, lead=Note("abuse.reply"))
             return
+        c.reply.add(Note("abuse.reply"))
     try:
         if step == FACTS:
             await _fact(c)
@@ -171,7 +218,7 @@ async def on_message(c: Turn) -> None:
         if abusive:
             c.answers.setdefault("abuse", []).append(m.text)
             save(c, step)
-        await prompt(c, step, exc.reason, **exc.hints)
+        await prompt(c, step, exc.reason, hints=exc.hints)
 
 
 def _text(m: Inbound) -> str:
@@ -188,7 +235,9 @@ async def _fact(c: Turn) -> None:
         a.setdefault("replaced_facts", []).append(tickets.facts_text(a))
         a["facts"] = []
     facts = a.setdefault("facts", [])
-    if m.kind in ("photo", "document"):
+    if m.kind == "voice":
+        facts.append({"kind": m.kind, "text": "", "file_id": m.file_id, "mid": m.message_id})
+    elif m.kind in ("photo", "document"):
         if sum(1 for f in facts if f.get("file_id")) >= MAX_PHOTOS:
             raise InvalidAnswer("too_many_photos", limit=MAX_PHOTOS)
         caption = m.text or ""
@@ -200,25 +249,52 @@ async def _fact(c: Turn) -> None:
         text = _text(m)
         form_rules.check_fact(a, text, c.desk.form.max_facts_length)
         facts.append({"kind": "text", "text": text, "mid": m.message_id})
-    if not a.get("listen_timer"):
-        # One timer per listening spell; when it fires it checks how long they have been
-        # quiet and reschedules itself, so no timer is written per message.
-        a["listen_timer"] = True
-        c.uow.repos.timers.add(LISTEN, c.now + c.desk.listen_idle, c.now,
-                               chat_id=m.chat_id, payload={"token": a.get("token")})
+    # No answer per message: one reaction when they pause (the listening timer).
+    a["unheard"] = a.get("unheard", 0) + 1
+    if a["unheard"] == 1:
+        c.reply.add(Typing())
+    listen_at(c.uow, a, m.chat_id, c.now + c.desk.listen_pause, c.now)
     save(c, FACTS)
-    c.reply.add(Prompt(FACTS, a, follow_up=True))
+
+
+def listen_at(uow: UnitOfWork, a: dict[str, Any], chat_id: int, due: datetime,
+              now: datetime) -> None:
+    """Make sure the listening timer looks at this draft by `due`.
+
+    One timer chain per draft: a quick run of messages writes no timer after the first, and
+    when it fires it looks at how long they have been quiet and reschedules itself. A newer
+    chain (numbered in the draft) makes an older one stale, so there is never more than one.
+    """
+    live = a.get("listen_due")
+    if live is not None and datetime.fromisoformat(live) <= due:
+        return
+    a["listen_seq"] = a.get("listen_seq", 0) + 1
+    a["listen_due"] = due.isoformat()
+    uow.repos.timers.add(LISTEN, due, now, chat_id=chat_id,
+                         payload={"token": a.get("token"), "seq": a["listen_seq"]})
 
 
 async def _answer(c: Turn, step: str) -> None:
     m, a, form = c.m, c.answers, c.desk.form
     if step == CATEGORY:
-        typed = _text(m).strip().casefold()
+        if m.kind != "text" or not (m.text or "").strip():
+            if m.kind in STORY_KINDS:  # a photo or voice note: more of the story
+                await _more_story(c)
+                return
+            raise InvalidAnswer("category")
+        typed = (m.text or "").strip().casefold()
+        suggested = form.suggestion(tickets.facts_text(a))
+        yes = typed.rstrip("!.!。") in _YES  # noqa: B005 - any of these marks, not a suffix
+        if suggested is not None and yes and not a.get("all_categories"):
+            await _set_category(c, suggested.key)
+            return
         for i, cat in enumerate(form.categories, 1):
             if typed == str(i) or typed in {n.casefold() for n in cat.names.values()}:
                 await _set_category(c, cat.key)
                 return
-        raise InvalidAnswer("category")
+        # Not a category: they are still telling us what happened. Keep it with the story.
+        await _more_story(c)
+        return
     if step in (OUTCOME, OUTCOME_TEXT):
         text = _text(m).strip()
         if not text:
@@ -264,6 +340,21 @@ async def _answer(c: Turn, step: str) -> None:
     raise InvalidAnswer("use_buttons")
 
 
+async def _more_story(c: Turn) -> None:
+    """Something told at the category step belongs to the story; then ask the category again."""
+    m, a = c.m, c.answers
+    facts = a.setdefault("facts", [])
+    if m.kind == "text":
+        form_rules.check_fact(a, m.text or "", c.desk.form.max_facts_length)
+    elif m.kind in ("photo", "document") and sum(1 for f in facts
+                                                 if f.get("file_id")) >= MAX_PHOTOS:
+        raise InvalidAnswer("too_many_photos", limit=MAX_PHOTOS)
+    facts.append({"kind": m.kind, "text": m.text or "", "file_id": m.file_id,
+                  "mid": m.message_id})
+    save(c, CATEGORY)
+    await prompt(c, CATEGORY, lead=Note("intake.category.added"))
+
+
 async def _set_category(c: Turn, key: str) -> None:
     a = c.answers
     cat = c.desk.form.category(key)
@@ -284,12 +375,17 @@ async def on_button(c: Turn) -> None:
         await back(c)
     elif action == "cat" and step == CATEGORY and form.category(arg):
         await _set_category(c, arg)
+    elif action == "cats" and step == CATEGORY:
+        a["all_categories"] = True
+        save(c, CATEGORY)
+        await prompt(c, CATEGORY)
     elif action == "done" and step == FACTS:
         if not a.get("facts"):
             await prompt(c, FACTS, "no_facts")
             return
         a["facts_done"] = True
-        a.pop("facts_rewrite", None)
+        for k in ("facts_rewrite", "unheard", "listen_due"):
+            a.pop(k, None)
         await advance(c, FACTS)
     elif action == "out" and step in (OUTCOME, OUTCOME_TEXT) and arg in OUTCOMES:
         if arg == "other":

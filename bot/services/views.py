@@ -32,6 +32,7 @@ class Greeting:
     """The /start greeting with the menu."""
 
     first_name: str
+    resume: bool = False  # an unfinished complaint is waiting
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class EarlierTicket:
     category: str
 
 
+# The outbox purpose of the listening prompt: its "That's all" button moves to the newest one.
+LISTEN_PROMPT = "listen"
+
+
 @dataclass(frozen=True)
 class Prompt:
     """Ask for a step of the intake (with a retry reason when the last answer was refused)."""
@@ -58,7 +63,21 @@ class Prompt:
     hints: dict[str, Any] = field(default_factory=dict)
     first_name: str = ""
     earlier: tuple[EarlierTicket, ...] = ()
-    follow_up: bool = False  # a later message in the listening step ("anything else?")
+    reaction: int = 0  # the n-th reaction while listening to the story (0: the first ask)
+    # Said before the question in the same message (one message per turn).
+    lead: Note | None = None
+
+
+@dataclass(frozen=True)
+class Typing:
+    """Show "typing…" at once: the bot is listening, its reaction comes when they pause."""
+
+
+@dataclass(frozen=True)
+class DropButtons:
+    """Take the buttons off one of the bot's earlier messages (the older listening prompt)."""
+
+    message_id: int
 
 
 @dataclass(frozen=True)
@@ -124,7 +143,7 @@ class CallbackAnswer:
 
 
 View = Note | Menu | Greeting | Languages | Prompt | Ack | TicketList | TicketDetail \
-    | ChooseTicket | CallbackAnswer
+    | ChooseTicket | CallbackAnswer | DropButtons | Typing
 
 
 @dataclass

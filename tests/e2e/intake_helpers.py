@@ -71,13 +71,24 @@ def buttons(msg: dict[str, Any]) -> list[str]:
             for b in row if "callback_data" in b]
 
 
+async def choose_category(chat: Chat, key: str) -> list[dict[str, Any]]:
+    """At the category step: press the category (asking for the full list when it is not
+    among the offered buttons); returns the next question."""
+    if f"c:cat:{key}" not in buttons(chat.last_with_buttons()):
+        await chat.press("cats")
+    return await chat.press("cat", key)
+
+
+STORIES = {"housing": "楼上漏水,已经三天了", "equipment": "电梯坏了三天了,没人管"}
+
+
 async def to_phone(chat: Chat, category: str = "housing") -> None:
     """From nothing to the phone step (a housing complaint with a unit)."""
     await chat.say("/start")
     await chat.press("file")
-    await chat.press("cat", category)
-    await chat.say("楼上漏水,已经三天了")
+    await chat.say(STORIES.get(category, "楼上漏水,已经三天了"))
     await chat.press("done")
+    await choose_category(chat, category)
     await chat.press("out", "repair")
     if category == "housing":
         await chat.say("3栋 1201")
@@ -95,6 +106,7 @@ async def to_confirm(chat: Chat) -> list[dict[str, Any]]:
 async def told_to_confirm(chat: Chat, count: int = 1) -> list[dict[str, Any]]:
     """From a told story (housing) to the read-back, which may come in `count` messages."""
     await chat.press("done")
+    await choose_category(chat, "housing")
     await chat.press("out", "repair")
     await chat.say("3栋 1201")
     await chat.press("abt", "no")

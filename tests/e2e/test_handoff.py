@@ -260,3 +260,35 @@ async def test_an_edited_customer_message_keeps_both_wordings(
     assert "明天上午都在家" in texts and "明天下午才在家" in texts  # both kept
     assert (edit["before"], edit["after"]) == ("明天上午都在家", "明天下午才在家")
     assert_no_rejections(emu)
+
+
+async def test_a_late_not_solved_goes_back_to_the_steward_with_the_history(
+        emu: Emulator, staffdesk: App) -> None:
+    """No deadline on the customer: "Not solved" after the 48 hours reopens the ticket too."""
+    from datetime import timedelta
+
+    tk = await file_direct(staffdesk, emu)
+    steward = emu.user(STEWARD)
+    await steward.press(tk.card_message_id, _data("claim", tk.id), chat_id=GROUP)
+    await settle(staffdesk, emu)
+    await steward.press(tk.card_message_id, _data("resolve", tk.id), chat_id=GROUP)
+    await settle(staffdesk, emu)
+    await steward.send_text("已修复。", chat_id=GROUP, message_thread_id=tk.topic_id)
+    await settle(staffdesk, emu)
+    [res] = [m for m in emu.sent(5601) if "已修复" in m.get("text", "")]
+    async with staffdesk.db.uow() as uow:  # three days pass before the customer answers
+        row = await uow.repos.tickets.get(tk.id)
+        assert row is not None and row.resolved_at is not None
+        row.resolved_at -= timedelta(days=3)
+        await uow.commit()
+    [answer] = await Chat(emu, emu.user(5601)).press("ns", tk.id, message=res)
+    assert answer["text"] == plain("zh_CN", "customer.not_solved_expired", ref=tk.ref)
+    await settle(staffdesk, emu)
+    now = await ticket(staffdesk, tk.id)
+    assert (now.status, now.repeat_count) == ("open", 1)
+    async with staffdesk.db.uow() as uow:
+        [reopened] = [h.details for h in await uow.repos.tickets.history(tk.id)
+                      if h.event == "reopened"]
+    assert reopened == {"count": 1, "late": True}
+    assert any(plain("zh_CN", "staff.reopened", ref=tk.ref) == m.get("text")
+               for m in emu.sent(GROUP, message_thread_id=tk.topic_id))

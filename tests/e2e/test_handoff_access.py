@@ -30,7 +30,7 @@ CUSTOMER, UNKNOWN = 5601, 9999
 ACTORS = {"customer": CUSTOMER, "unknown": UNKNOWN, "other_steward": OTHER,
           "assignee": STEWARD, "supervisor": SUPERVISOR, "subject": SUBJECT,
           "deactivated": RETIRED}
-BUTTONS = ["release", "transfer", "about", "ask", "escalate", "resolve"]
+BUTTONS = ["release", "transfer", "about", "ask", "escalate", "resolve", "phone"]
 COMMANDS = ["note", "history"]
 HANDLERS = {"assignee", "supervisor"}
 ALLOWED = {
@@ -183,3 +183,37 @@ async def test_claim(emu: Emulator, unclaimed: tuple[App, Any], who: str) -> Non
         assert answer["text"] == plain("zh_CN", f"access.{CLAIM_REFUSALS[who]}")
         assert now.status == "open" and now.assignee_id is None
         assert [d["reason"] for d in denials] == [CLAIM_REFUSALS[who]]
+
+
+@pytest.mark.parametrize("who", ["assignee", "supervisor"])
+async def test_show_phone_goes_to_the_private_chat_only_and_is_recorded(
+        emu: Emulator, claimed: tuple[App, Any], who: str) -> None:
+    desk, tk = claimed
+    card = next(m for m in emu.sent(GROUP) if m["message_id"] == tk.card_message_id)
+    assert "138 1234 5678" not in card["text"]  # the card shows it masked
+    labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
+    assert t("zh_CN", "staff.btn.phone") in labels
+    group_before, dm_before = len(emu.sent(GROUP)), len(emu.sent(ACTORS[who]))
+    q = await emu.user(ACTORS[who]).press(tk.card_message_id, f"s:phone:{tk.id}", chat_id=GROUP)
+    await settle(desk, emu)
+    assert emu.callback_answers(q)["text"] == plain("zh_CN", "staff.phone_sent")
+    [dm] = emu.sent(ACTORS[who])[dm_before:]
+    assert "+86 138 1234 5678" in dm["text"] and tk.ref in dm["text"]
+    said = " ".join(m.get("text") or "" for m in emu.sent(GROUP)[group_before:])
+    assert "138 1234 5678" not in said and "13812345678" not in said  # never in the group
+    async with desk.db.uow() as uow:
+        [shown] = [(h.actor_id, h.actor_kind, h.at) for h in
+                   await uow.repos.tickets.history(tk.id) if h.event == "phone_shown"]
+    assert shown[:2] == (ACTORS[who], "staff") and shown[2] is not None
+
+
+@pytest.mark.parametrize("who", ["other_steward", "subject", "customer", "deactivated"])
+async def test_show_phone_refused_for_everyone_else_and_recorded(
+        emu: Emulator, claimed: tuple[App, Any], who: str) -> None:
+    desk, tk = claimed
+    dm_before = len(emu.sent(ACTORS[who]))
+    await emu.user(ACTORS[who]).press(tk.card_message_id, f"s:phone:{tk.id}", chat_id=GROUP)
+    await settle(desk, emu)
+    assert len(emu.sent(ACTORS[who])) == dm_before  # nothing in their private chat
+    [denied] = await _denials(desk, tk.id)
+    assert denied == {"action": "phone", "reason": REFUSALS[who]}

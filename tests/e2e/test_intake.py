@@ -10,7 +10,7 @@ from bot.clock import FrozenClock
 from bot.config import Config
 from bot.emulator import Emulator
 from bot.i18n import t
-from tests.e2e.intake_helpers import Chat, buttons
+from tests.e2e.intake_helpers import Chat, buttons, plain
 
 # Friday 13 March 2026, 17:50 in Shanghai: the reply deadline skips the weekend.
 FRIDAY_1750 = datetime(2026, 3, 13, 9, 50, tzinfo=UTC)
@@ -27,17 +27,20 @@ async def test_whole_intake_in_chinese(emu: Emulator, config: Config,
     [greeting] = await chat.say("/start")
     assert greeting["text"].startswith("您好,李雷")
     assert {"c:file", "c:mine", "c:lang"} <= set(buttons(greeting))
-    [ask] = await chat.press("file")
-    assert ask["text"] == t("zh_CN", "intake.category.ask")
-    assert "c:cat:housing" in buttons(ask) and "c:back" in buttons(ask)
-    [listen] = await chat.press("cat", "housing")
+    [listen] = await chat.press("file")  # the story first
     assert listen["text"] == t("zh_CN", "intake.facts.ask")
+    assert "c:done" in buttons(listen) and "c:back" in buttons(listen)
     [more] = await chat.say("楼上漏水,天花板都泡了")
-    assert more["text"] == t("zh_CN", "intake.facts.more")
+    assert more["text"] == t("zh_CN", "intake.facts.heard_1")
     await chat.photo(caption="这是照片")
     await chat.say("物业说了两次会来,都没来")
-    [outcome] = await chat.press("done")
-    assert outcome["text"] == t("zh_CN", "intake.outcome.ask")
+    # Then the category, the one the story points to offered first.
+    [category] = await chat.press("done")
+    assert category["text"] == plain("zh_CN", "intake.category.suggest", category="房屋管理")
+    assert buttons(category) == ["c:cat:housing", "c:cats", "c:back", "c:cancel"]
+    [outcome] = await chat.press("cat", "housing")
+    assert outcome["text"] == (t("zh_CN", "intake.category.noted", category="房屋管理") + "\n\n"
+                               + t("zh_CN", "intake.outcome.ask"))
     [unit] = await chat.press("out", "repair")
     assert "楼栋及房号" in unit["text"]
     [about] = await chat.say("3栋 1201")
@@ -91,11 +94,13 @@ async def test_whole_intake_in_english(emu: Emulator, config: Config,
     chat = Chat(emu, emu.user(5102, first_name="Ann", language_code="en-GB"))
     [greeting] = await chat.say("/start")
     assert greeting["text"].startswith("Hello, Ann!")
-    await chat.press("file")
-    [listen] = await chat.press("cat", "service")
+    [listen] = await chat.press("file")
     assert listen["text"] == t("en", "intake.facts.ask")
     await chat.say("The front desk was rude to me twice this week.")
-    await chat.press("done")
+    [category] = await chat.press("done")  # no keyword matches: the whole list
+    assert category["text"] == t("en", "intake.category.ask")
+    assert "c:cat:service" in buttons(category)
+    await chat.press("cat", "service")
     [typed] = await chat.press("out", "other")
     assert typed["text"] == t("en", "intake.outcome.ask_text")
     [about] = await chat.say("An apology from the manager, in writing.")

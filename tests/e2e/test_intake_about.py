@@ -19,16 +19,23 @@ from tests.e2e.handoff_helpers import (
     ticket,
     wait_card,
 )
-from tests.e2e.intake_helpers import Chat, assert_no_rejections, buttons, plain, to_confirm
+from tests.e2e.intake_helpers import (
+    Chat,
+    assert_no_rejections,
+    buttons,
+    choose_category,
+    plain,
+    to_confirm,
+)
 
 
 async def _file_about(desk: App, chat: Chat, named: str) -> Ticket:
     """A housing complaint whose customer says it is about `named`; filed, card posted."""
     await chat.say("/start")
     await chat.press("file")
-    await chat.press("cat", "housing")
     await chat.say("管家上门时态度很差,还把门撞坏了")
     await chat.press("done")
+    await choose_category(chat, "housing")
     await chat.press("out", "apology")
     [about] = await chat.say("3栋 1201")
     assert about["text"] == t("zh_CN", "intake.about.ask")
@@ -162,9 +169,9 @@ async def test_back_from_the_about_steps(emu: Emulator, staffdesk: App) -> None:
     chat = Chat(emu, emu.user(5704, first_name="Lei", language_code="en"))
     await chat.say("/start")
     await chat.press("file")
-    await chat.press("cat", "other")
     await chat.say("The guard was rude")
     await chat.press("done")
+    await chat.press("cat", "other")
     [about] = await chat.press("out", "apology")
     assert about["text"] == t("en", "intake.about.ask")
     [typed] = await chat.press("abt", "yes")

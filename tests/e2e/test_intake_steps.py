@@ -48,12 +48,10 @@ async def test_resume_from_the_menu_after_start(emu: Emulator, desk: Any) -> Non
     chat = Chat(emu, emu.user(5202, first_name="Bo", language_code="en"))
     await chat.say("/start")
     await chat.press("file")
-    await chat.press("cat", "other")
-    greeting, hint = await chat.say("/start", count=2)
-    assert hint["text"] == t("en", "intake.resume_hint")
-    resuming, ask = await chat.press("file", message=greeting, count=2)
-    assert resuming["text"] == t("en", "intake.resuming")
-    assert ask["text"] == t("en", "intake.facts.ask")
+    [greeting] = await chat.say("/start")
+    assert greeting["text"] == t("en", "start.greeting_resume", name="Bo")
+    [ask] = await chat.press("file", message=greeting)  # one message: resuming + the question
+    assert ask["text"] == t("en", "intake.resuming") + "\n\n" + t("en", "intake.facts.ask")
 
 
 # -- validation ---------------------------------------------------------------------------
@@ -75,25 +73,28 @@ async def test_every_validation_path(emu: Emulator, db_url: str,
     chat = Chat(emu, emu.user(5203, first_name="Eve", language_code="en"))
     await chat.say("/start")
     await chat.press("file")
-    # Unknown category typed, a sticker where a category is expected.
-    [m] = await chat.say("Spaceships")
-    assert m["text"].startswith(_err("en", "category"))
-    [m] = await chat.sticker()
-    assert m["text"].startswith(_err("en", "sticker"))
-    await chat.say("goods")  # typed names are accepted too
-    # Facts: empty, over the maximum, voice, "That's all" before anything was said.
+    # Facts: "That's all" before anything was said, empty, a sticker, over the maximum.
     [m] = await chat.press("done")
     assert m["text"].startswith(_err("en", "no_facts"))
     [m] = await chat.say("   ")
     assert m["text"].startswith(_err("en", "empty"))
-    [m] = await chat.voice()
-    assert m["text"].startswith(_err("en", "voice"))
+    [m] = await chat.sticker()
+    assert m["text"].startswith(_err("en", "sticker"))
+    [m] = await chat.voice()  # a voice note is part of the story
+    assert m["text"] == t("en", "intake.facts.heard_1")
     await chat.say("y" * 60)
     [m] = await chat.say("z" * 41)  # over the maximum, but kept whole: never cut
-    assert m["text"] == t("en", "intake.facts.more")
+    assert m["text"] == t("en", "intake.facts.heard_3")
     [m] = await chat.say("and one more thing")  # the story is full: said, not kept
     assert m["text"].startswith(_err("en", "story_full", limit=100))
-    await chat.press("done")
+    [m] = await chat.press("done")
+    assert m["text"] == t("en", "intake.category.ask")  # no keywords: the whole list
+    # A sticker where a category is expected; more story when the story is full.
+    [m] = await chat.sticker()
+    assert m["text"].startswith(_err("en", "category"))
+    [m] = await chat.say("Spaceships")
+    assert m["text"].startswith(_err("en", "story_full", limit=100))
+    await chat.say("goods")  # typed names are accepted too
     await chat.press("out", "exchange")
     # Date/time: unreadable, in the future.
     [m] = await chat.say("the other day")
@@ -156,10 +157,12 @@ async def test_stale_button_is_answered_and_the_step_asked_again(
         emu: Emulator, desk: Any) -> None:
     chat = Chat(emu, emu.user(5204, first_name="Bo", language_code="en"))
     await chat.say("/start")
-    [category] = await chat.press("file")
+    await chat.press("file")
+    await chat.say("Something went wrong")
+    [category] = await chat.press("done")
     await chat.press("cat", "other")
     [again] = await chat.press("cat", "housing", message=category)
-    assert again["text"] == t("en", "intake.facts.ask")
+    assert again["text"] == t("en", "intake.outcome.ask")
     answers = [c for c in emu.calls if c.method == "answerCallbackQuery"]
     assert answers[-1].params.get("text") == t("en", "intake.stale")
 
@@ -211,13 +214,13 @@ async def test_change_a_field_jumps_there_and_back_to_the_summary(
 
 async def _reach(chat: Chat, step: str) -> None:
     """Walk a housing complaint up to `step`."""
-    order = ["category", "facts", "outcome", "outcome_text", "x:unit", "about", "about_text",
+    order = ["facts", "category", "outcome", "outcome_text", "x:unit", "about", "about_text",
              "name", "phone", "previous", "confirm", "change"]
     await chat.say("/start")
     await chat.press("file")
     moves = {
-        "facts": lambda: chat.press("cat", "housing"),
-        "outcome": lambda: _facts(chat),
+        "category": lambda: _facts(chat),
+        "outcome": lambda: chat.press("cat", "housing"),
         "outcome_text": lambda: chat.press("out", "other"),
         "x:unit": lambda: chat.say("a new lock"),
         "about": lambda: chat.say("3-1201"),
@@ -237,7 +240,7 @@ async def _facts(chat: Chat) -> None:
     await chat.press("done")
 
 
-BACK_TO = {"facts": "intake.category.ask", "outcome": "intake.facts.ask",
+BACK_TO = {"category": "intake.facts.ask", "outcome": "intake.category.ask",
            "outcome_text": "intake.outcome.ask", "x:unit": "intake.outcome.ask",
            "about": "field", "about_text": "intake.about.ask", "name": "intake.about.ask",
            "phone": "intake.name.ask", "previous": "phone",
@@ -267,14 +270,14 @@ async def test_back_from_every_step(emu: Emulator, desk: Any, step: str) -> None
 
 async def test_back_from_the_first_step_keeps_the_draft(emu: Emulator, desk: Any) -> None:
     chat = Chat(emu, emu.user(5301, first_name="Lei", language_code="en"))
-    await _reach(chat, "category")
+    await _reach(chat, "facts")
     [menu] = await chat.press("back")
     assert menu["text"] == t("en", "intake.paused") and "c:file" in buttons(menu)
     async with desk.db.uow() as uow:
-        assert (await uow.repos.drafts.get(5301)).step == "category"
+        assert (await uow.repos.drafts.get(5301)).step == "facts"
 
 
-STEPS = ["category", "facts", "outcome", "outcome_text", "x:unit", "about", "about_text", "name",
+STEPS = ["facts", "category", "outcome", "outcome_text", "x:unit", "about", "about_text", "name",
          "phone", "previous", "confirm", "change"]
 
 

@@ -11,7 +11,7 @@ import pytest
 from bot.cli import QUIET_LOGGERS, setup_logging
 from bot.config import Config
 from bot.emulator import Emulator
-from tests.e2e.intake_helpers import Chat
+from tests.e2e.intake_helpers import Chat, choose_category
 
 STORY = "楼上漏水秘密故事XYZZY"
 PHONE_DIGITS = "13812345678"
@@ -38,9 +38,9 @@ async def test_verbose_log_of_a_whole_intake_has_no_customer_data(
     chat = Chat(emu, emu.user(5301, first_name=NAME, language_code="zh-hans"))
     await chat.say("/start")
     await chat.press("file")
-    await chat.press("cat", "housing")
     await chat.say(STORY)
     await chat.press("done")
+    await choose_category(chat, "housing")
     await chat.press("out", "repair")
     await chat.say("3栋 1201")
     await chat.press("abt", "no")

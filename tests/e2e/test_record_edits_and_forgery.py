@@ -26,7 +26,6 @@ async def test_an_edit_while_filing_reaches_the_ticket_with_both_wordings(
     chat = Chat(emu, emu.user(5701, first_name="李雷", language_code="zh"))
     await chat.say("/start")
     await chat.press("file")
-    await chat.press("cat", "housing")
     first = await chat.user.send_text("楼上漏水,已经三天了")
     await emu.wait_for_sent(chat.id, count=len(chat.messages()) + 1)
     await chat.user.edit_text(first["message_id"], "楼上漏水,已经五天了,天花板塌了一块")

@@ -14,12 +14,13 @@ from bot.sandbox import choices, plain, render
 def test_sandbox_chats_from_stdin_without_a_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "COMPLAINT_BOT_CONFIG")}
-    proc = subprocess.run([sys.executable, "-m", "bot", "run"], input="hello\n/quit\n",
+    proc = subprocess.run([sys.executable, "-m", "bot", "run"], input="电梯坏了三天了\n/quit\n",
                           capture_output=True, text=True, timeout=90, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert plain(t("zh_CN", "start.greeting", name="Sandbox")) in out
-    assert plain(t("zh_CN", "common.not_understood")) in out
+    # The first words start a complaint: the bot listens and reacts once they pause.
+    assert plain(t("zh_CN", "intake.facts.heard_1")) in out
     assert (tmp_path / "sandbox.db").exists()  # a real SQLite file, not memory
 
 

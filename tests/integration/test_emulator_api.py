@@ -280,6 +280,22 @@ async def test_edit_message(emu: Emulator, api: Api):
     assert status == 200 and emu.sent(5001) == []
 
 
+async def test_a_message_with_a_reply_keyboard_or_its_removal_cannot_be_edited(
+        emu: Emulator, api: Api):
+    # Telegram: "only possible to edit messages without reply_markup or with inline keyboards";
+    # so a confirmation that takes a reply keyboard away can never gain inline buttons later.
+    emu.user(5001)
+    inline = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    for rm in ({"remove_keyboard": True}, {"keyboard": [[{"text": "x"}]]},
+               {"force_reply": True}):
+        _, body = await api.json("sendMessage", chat_id=5001, text="t", reply_markup=rm)
+        mid = body["result"]["message_id"]
+        for method, extra in (("editMessageReplyMarkup", {"reply_markup": inline}),
+                              ("editMessageText", {"text": "u"})):
+            status, body = await api.json(method, chat_id=5001, message_id=mid, **extra)
+            assert status == 400 and err(body) == "Bad Request: message can't be edited", rm
+
+
 async def test_message_ids_increase_per_chat(emu: Emulator, api: Api):
     emu.user(5001)
     emu.user(5002)
@@ -570,8 +586,9 @@ async def test_rate_limit_per_chat(emu: Emulator, api: Api):
     emu.set_limits(Limits(overall_per_second=0, per_chat_per_second=1, per_group_per_minute=0))
     emu.user(5001)
     emu.user(5002)
-    assert (await api.json("sendMessage", chat_id=5001, text="1"))[0] == 200
-    status, body = await api.json("sendMessage", chat_id=5001, text="2")
+    for i in range(3):  # a short burst is tolerated, as Telegram does
+        assert (await api.json("sendMessage", chat_id=5001, text=str(i)))[0] == 200
+    status, body = await api.json("sendMessage", chat_id=5001, text="4")
     assert status == 429 and body["parameters"]["retry_after"] >= 1
     assert err(body).startswith("Too Many Requests: retry after ")
     assert (await api.json("sendMessage", chat_id=5002, text="other"))[0] == 200
@@ -690,5 +707,5 @@ def test_escaped_text_always_parses(text: str):
 
 def test_default_limits_are_telegrams():
     assert Limits() == Limits(overall_per_second=30, per_chat_per_second=1,
-                              per_group_per_minute=20)
+                              per_group_per_minute=20, private_burst=3)
     assert Limits.off() == Limits(0, 0, 0)

@@ -132,7 +132,7 @@ async def test_event_log_is_bounded_and_seq_survives_trimming() -> None:
 async def test_stats_count_calls_by_status_including_429(
         emu: Emulator, http: aiohttp.ClientSession) -> None:
     emu.user(7001)
-    emu.set_limits(per_chat_per_second=1)
+    emu.set_limits(per_chat_per_second=1, private_burst=1)  # no burst: the 2nd is a 429
     await bot_call(http, emu, "getMe")
     assert (await bot_call(http, emu, "sendMessage", chat_id=7001, text="1"))[0] == 200
     assert (await bot_call(http, emu, "sendMessage", chat_id=7001, text="2"))[0] == 429

@@ -18,7 +18,7 @@ ACTORS = {
 }
 ASSIGNED = TicketFacts("assigned", assignee_id=STEWARD)
 HANDLING = [Action.RELAY, Action.RELEASE, Action.TRANSFER, Action.ASK_CUSTOMER,
-            Action.ESCALATE, Action.RESOLVE]
+            Action.ESCALATE, Action.RESOLVE, Action.SHOW_PHONE]
 
 # actor -> allowed on an assigned ticket that is about SUBJECT (a colleague)
 EXPECTED = {

@@ -44,6 +44,9 @@ def _write(tmp_path: Path, text: str) -> Path:
     ('[intake]\nreminder_after = "2 working days"\n', "intake.reminder_after"),
     ('[intake]\nphone_region = "XX"\n', "unknown phone region"),
     ('[intake]\nmax_facts = 10\n', "unknown key"),
+    ('[[categories]]\nkey = "a"\nzh = "x"\nen = "y"\nkeywords = [" "]\n',
+     "categories[0].keywords"),
+    ('[intake]\nlisten_pause = "soon"\n', "intake.listen_pause"),
 ])
 def test_bad_intake_configuration_is_one_clear_line(tmp_path: Path, toml: str,
                                                     message: str) -> None:
@@ -58,3 +61,8 @@ def test_desk_is_built_once_from_the_configuration() -> None:
     assert [f.type for f in desk.form.category("safety").fields] == ["text", "datetime"]
     assert desk.reminder_after.total_seconds() == 1800
     assert desk.reply.working_days == 2
+    assert desk.listen_pause.total_seconds() == 2
+    # Keywords in both languages make a category the likely one after the story.
+    assert desk.form.suggestion("电梯坏了三天了").key == "equipment"  # type: ignore[union-attr]
+    assert desk.form.suggestion("The lift is broken").key == "equipment"  # type: ignore[union-attr]
+    assert desk.form.suggestion("今天天气不错") is None

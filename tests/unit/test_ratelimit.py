@@ -5,13 +5,40 @@ from __future__ import annotations
 from bot.ratelimit import RateLimiter, counts_for_chat
 
 
-def test_one_message_per_second_per_chat() -> None:
-    rl = RateLimiter(30, 1, 20)
-    assert rl.wait(5, "sendMessage", 100.0) == 0
-    rl.record(5, "sendMessage", 100.0)
+def test_a_private_chat_takes_a_short_burst_then_one_per_second() -> None:
+    rl = RateLimiter(0, 1, 20, private_burst=3)
+    for _ in range(3):  # a turn's messages go together, not a second apart
+        assert rl.wait(5, "sendMessage", 100.0) == 0
+        rl.record(5, "sendMessage", 100.0)
     assert 0.99 < rl.wait(5, "sendMessage", 100.0) <= 1.02
-    assert rl.wait(6, "sendMessage", 100.0) < 0.035  # another chat waits only for pacing
+    assert rl.wait(6, "sendMessage", 100.0) == 0  # another chat has its own allowance
     assert rl.wait(5, "sendMessage", 101.03) == 0
+    rl.record(5, "sendMessage", 101.03)
+    assert rl.wait(5, "sendMessage", 101.03) > 0.99  # sustained: one per second
+
+
+def test_a_private_chat_never_goes_over_the_sustained_rate() -> None:
+    rl = RateLimiter(0, 1, 0, private_burst=3)
+    now, sent = 0.0, []
+    while now < 20:
+        if rl.wait(5, "sendMessage", now) == 0:
+            rl.record(5, "sendMessage", now)
+            sent.append(now)
+        now += 0.01
+    # Telegram's bucket (burst 3, 1/s) accepts every one of them.
+    tokens, at = 3.0, 0.0
+    for s in sent:
+        tokens = min(3.0, tokens + (s - at))
+        at = s
+        assert tokens >= 1, s
+        tokens -= 1
+    assert 20 <= len(sent) <= 23
+
+
+def test_a_group_keeps_its_sliding_window() -> None:
+    rl = RateLimiter(0, 1, 0, private_burst=3)
+    rl.record(-100, "sendMessage", 0.0)
+    assert rl.wait(-100, "sendMessage", 0.0) > 0.99
 
 
 def test_group_limit_per_minute_and_overall_per_second() -> None:
@@ -60,6 +87,6 @@ def test_idle_chats_are_forgotten() -> None:
         rl.record(chat, "sendMessage", 0.0)
     rl.record(-100, "sendMessage", 0.0)
     rl.prune(0.5)
-    assert rl.wait(5, "sendMessage", 0.5) > 0  # still inside its window: kept
+    assert 5 in rl._buckets  # its allowance is still refilling: kept
     rl.prune(61.5)
-    assert not rl._chats and not rl._groups
+    assert not rl._chats and not rl._groups and not rl._buckets

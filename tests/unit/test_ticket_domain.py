@@ -49,11 +49,12 @@ FORM = f.IntakeForm((
 
 
 def test_sequence_follows_the_category() -> None:
+    # The story first (PROCESS.md §1), then the category and what it requires.
     assert FORM.sequence({"category": "housing"}) == [
-        "category", "facts", "outcome", "x:unit", "about", "name", "phone", "previous",
+        "facts", "category", "outcome", "x:unit", "about", "name", "phone", "previous",
         "confirm"]
     assert FORM.sequence({}) == [
-        "category", "facts", "outcome", "about", "name", "phone", "previous", "confirm"]
+        "facts", "category", "outcome", "about", "name", "phone", "previous", "confirm"]
 
 
 def test_next_and_previous() -> None:
@@ -62,7 +63,9 @@ def test_next_and_previous() -> None:
     assert FORM.next_step(a, "outcome_text") == "x:unit"
     assert FORM.previous_step(a, "x:unit") == "outcome"
     assert FORM.previous_step(a, "outcome_text") == "outcome"
-    assert FORM.previous_step(a, "category") is None
+    assert FORM.previous_step(a, "facts") is None
+    assert FORM.previous_step(a, "category") == "facts"
+    assert FORM.next_step(a, "facts") == "category"
     assert FORM.next_step(a, "x:unit") == "about"
     assert FORM.next_step(a, "about_text") == "name"
     assert FORM.previous_step(a, "about_text") == "about"
