@@ -236,6 +236,13 @@ class OutboxRepo(_Repo):
                    OutboxMessage.sent_at >= since).order_by(OutboxMessage.id))
         return [OutboxRow(r[0], r[1], r[2], json.loads(r[3]), r[4], r[5], r[6]) for r in rows]
 
+    async def release_all_leases(self) -> None:
+        """End every lease: only for an instance that knows no other can hold any (SQLite)."""
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.status == "pending",
+                                        OutboxMessage.lease_until.is_not(None))
+            .values(lease_until=None))
+
     async def lease(self, ids: list[int], until: datetime) -> None:
         """Lease rows to this sender until `until` (a stopped sender's rows come back then)."""
         if ids:
@@ -472,6 +479,12 @@ class TicketRepo(_Repo):
     async def get(self, ticket_id: int) -> Ticket | None:
         """A ticket by id (system use: timers)."""
         return await self.session.get(Ticket, ticket_id)
+
+    async def get_locked(self, ticket_id: int) -> Ticket | None:
+        """A ticket by id, as committed now and locked until the transaction ends (PostgreSQL;
+        SQLite has one writer): read-then-write against a concurrent change of its status."""
+        return await self.session.get(Ticket, ticket_id, with_for_update=True,
+                                      populate_existing=True)
 
     async def history(self, ticket_id: int, events: frozenset[str] | None = None
                       ) -> list[TicketHistory]:

@@ -196,7 +196,8 @@ async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> l
         r = route(t.category, area(t), t.about_staff_id, await roster(uow))
         return await _post_card(uow, desk, t, row.chat_id, t.topic_id, r.notify)
     if kind == CARD and mid:
-        t = await uow.repos.tickets.get(row.ticket_id)
+        # Locked: a claim from this very card may be committing on another instance now.
+        t = await uow.repos.tickets.get_locked(row.ticket_id)
         if t is not None and t.card_message_id is None:
             t.card_message_id = mid
             t.handoff_failed_at = None
