@@ -101,6 +101,8 @@ class Report:
     def problems(self) -> list[str]:
         """Every broken promise, one line each."""
         out = [f"lost: {x}" for x in self.lost]
+        if self.tickets < self.acknowledged:
+            out.append(f"{self.acknowledged} acknowledged but {self.tickets} tickets")
         if self.duplicate_tickets:
             out.append(f"{self.duplicate_tickets} duplicate tickets")
         if self.acknowledged < self.complaints_wanted:
@@ -265,12 +267,27 @@ class Customer:
                  report: Report, patience: float) -> None:
         self.emu, self.id, self.rng, self.report = emu, uid, rng, report
         self.user = emu.user(uid, first_name=f"客户{uid}", language_code="zh-hans")
-        self.wanted, self.refs = complaints, []  # type: list[str]
+        self.wanted = complaints
+        self.refs: list[str] = []
         self.patience = patience
+        self.messages: dict[int, dict[str, Any]] = {}  # the bot's messages as now (edits too)
+        self.started, self.story = 0, ""
+        self.confirmed: set[str] = set()  # stories whose read-back was confirmed
+        self.changed = asyncio.Event()
         self._handled = 0  # newest bot message id acted upon
         self._texts = {_plain(t("zh_CN", "intake.facts.ask")): "story",
                        _plain(t("zh_CN", "intake.phone.ask")): "phone",
                        _plain(t("zh_CN", "intake.field.ask_text", field="楼栋及房号")): "unit"}
+
+    def on_event(self, ev: dict[str, Any]) -> None:
+        """A message or an edit in this customer's chat."""
+        if ev["kind"] in ("message", "edit") and ev.get("message_id") is not None:
+            self.messages[ev["message_id"]] = ev
+            self.changed.set()
+
+    def texts(self) -> list[str]:
+        """Every text the bot has shown this customer."""
+        return [m.get("text") or "" for m in self.messages.values()]
 
     def _prompt(self, msg: dict[str, Any]) -> tuple[str, str] | None:
         """What to do about a bot message: (kind, value) or None when it asks nothing."""
@@ -279,8 +296,9 @@ class Customer:
         for question, kind in self._texts.items():
             if question in text:
                 return kind, ""
-        for button in ("c:ok", "c:prev:no", "c:pname", "c:abt:no", "c:out:repair", "c:done",
-                       "c:cat:housing", "c:file"):
+        # The category comes after the story: housing when offered, else the full list.
+        for button in ("c:ok", "c:prev:no", "c:pname", "c:abt:no", "c:out:repair",
+                       "c:cat:housing", "c:cats", "c:done", "c:file"):
             if button in data:
                 return "press", button
         return None
@@ -295,49 +313,48 @@ class Customer:
         """File `wanted` complaints, one after the other."""
         await self.user.send_text("/start")
         last_action: tuple[str, str, int] | None = None
-        quiet_since = time.monotonic()
         while len(self.refs) < self.wanted:
-            new = [m for m in self.emu.sent(self.id) if m["message_id"] > self._handled]
-            acted = False
-            for msg in new:
-                ref = self._ack(msg)
-                if ref and ref not in self.refs:
-                    self.refs.append(ref)
-                    self.report.acknowledged += 1
-                    self._handled = msg["message_id"]
-                    if len(self.refs) < self.wanted:
-                        await self.user.send_text("/start")
-                    acted = True
-                    break
-            if not acted:
-                prompts = [(m, p) for m in new if (p := self._prompt(m)) is not None]
-                if prompts:
-                    msg, (kind, value) = prompts[-1]  # only the newest question counts
-                    self._handled = msg["message_id"]
-                    last_action = (kind, value, msg["message_id"])
-                    await self._do(kind, value, msg["message_id"])
-                    acted = True
-                elif new:
-                    self._handled = new[-1]["message_id"]
-            if acted:
-                quiet_since = time.monotonic()
-            elif last_action is not None and time.monotonic() - quiet_since > self.patience:
+            try:
+                await asyncio.wait_for(self.changed.wait(), self.patience)
+            except TimeoutError:
                 # Nothing for a long while: a real customer presses again (never retypes).
-                kind, value, mid = last_action
-                if kind == "press":
+                if last_action is not None and last_action[0] == "press":
                     self.report.double_presses += 1
-                    await self.user.press(mid, value)
-                quiet_since = time.monotonic()
-            await asyncio.sleep(0.05)
+                    await self.user.press(last_action[2], last_action[1])
+                continue
+            self.changed.clear()
+            new = [self.messages[i] for i in sorted(self.messages) if i > self._handled]
+            acks = [(m, ref) for m in new if (ref := self._ack(m)) and ref not in self.refs]
+            if acks:
+                msg, ref = acks[0]
+                self.refs.append(ref)
+                self.report.acknowledged += 1
+                self._handled, last_action = msg["message_id"], None
+                if len(self.refs) < self.wanted:
+                    await self.user.send_text("/start")
+                continue
+            prompts = [(m, p) for m in new if (p := self._prompt(m)) is not None]
+            if prompts:
+                msg, (kind, value) = prompts[-1]  # only the newest question counts
+                self._handled = msg["message_id"]
+                last_action = (kind, value, msg["message_id"])
+                await self._do(kind, value, msg["message_id"])
+            elif new:
+                self._handled = new[-1]["message_id"]
 
     async def _do(self, kind: str, value: str, mid: int) -> None:
         if kind == "press":
+            if value == "c:ok" and self.story in (self.messages[mid].get("text") or ""):
+                self.confirmed.add(self.story)  # the read-back of this story, confirmed
             await self.user.press(mid, value)
             if value == "c:ok" and self.rng.random() < 0.1:  # an impatient double tap
                 self.report.double_presses += 1
                 await self.user.press(mid, value)
         elif kind == "story":
-            await self.user.send_text(self.rng.choice(STORIES))
+            # A mark of its own, so a ticket can be told from a copy of the same complaint.
+            self.started += 1
+            self.story = f"{self.rng.choice(STORIES)}({self.id}-{self.started})"
+            await self.user.send_text(self.story)
         elif kind == "unit":
             await self.user.send_text(f"{1 + self.id % 30}栋 {1 + self.id % 2000}")
         elif kind == "phone":
@@ -351,34 +368,47 @@ class Stewards:
         self.emu, self.rng = emu, rng
         self.claimed: dict[str, tuple[int, int]] = {}  # ref -> (steward, topic)
         self.answered: set[str] = set()
+        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     def answer_text(self, ref: str) -> str:
         """What the steward writes for a ticket (unique, so the relay can be found)."""
         return f"您好,工单 {ref} 已安排维修师傅明天上午上门。"
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Claim and answer until stopped."""
+        """Claim and answer, card by card as they appear or change, until stopped."""
         while not stop.is_set():
-            for msg in self.emu.sent(GROUP):
-                ref_match = REF.search(msg.get("text") or "")
-                claim = next((d for d in _buttons(msg) if d.startswith("s:claim:")), None)
-                if ref_match is None:
-                    continue
-                ref = ref_match.group(0)
-                if claim and ref not in self.claimed and msg.get("message_thread_id"):
-                    sid = self.rng.choice(STEWARDS)
-                    self.claimed[ref] = (sid, msg["message_thread_id"])
-                    await self.emu.user(sid).press(msg["message_id"], claim, chat_id=GROUP)
-                elif ref in self.claimed and ref not in self.answered and self._is_claimed(msg):
-                    sid, topic = self.claimed[ref]
-                    self.answered.add(ref)
-                    await self.emu.user(sid).send_text(self.answer_text(ref), chat_id=GROUP,
-                                                       message_thread_id=topic)
-            await asyncio.sleep(0.1)
+            try:
+                msg = await asyncio.wait_for(self.events.get(), 0.5)
+            except TimeoutError:
+                continue
+            ref_match = REF.search(msg.get("text") or "")
+            if msg["kind"] not in ("message", "edit") or ref_match is None:
+                continue
+            ref, data = ref_match.group(0), _buttons(msg)
+            claim = next((d for d in data if d.startswith("s:claim:")), None)
+            if claim and ref not in self.claimed and msg.get("message_thread_id"):
+                sid = self.rng.choice(STEWARDS)
+                self.claimed[ref] = (sid, msg["message_thread_id"])
+                await self.emu.user(sid).press(msg["message_id"], claim, chat_id=GROUP)
+            elif ref in self.claimed and ref not in self.answered and data and not claim:
+                # The card was edited once claimed: the Claim button is gone.
+                sid, topic = self.claimed[ref]
+                self.answered.add(ref)
+                await self.emu.user(sid).send_text(self.answer_text(ref), chat_id=GROUP,
+                                                   message_thread_id=topic)
 
-    def _is_claimed(self, card: dict[str, Any]) -> bool:
-        # The card is edited once claimed: the Claim button is gone.
-        return bool(_buttons(card)) and not any(d.startswith("s:claim:") for d in _buttons(card))
+
+async def _pump(emu: Emulator, customers: dict[int, Customer], stewards: Stewards,
+                stop: asyncio.Event) -> None:
+    """Hand each of the bot's actions to the customer or the stewards whose chat it is in."""
+    after = emu.last_event_seq
+    while not stop.is_set():
+        for ev in await emu.wait_events(after, timeout=0.5):
+            after = ev["seq"]
+            if ev["chat_id"] == GROUP:
+                stewards.events.put_nowait(ev)
+            elif (c := customers.get(ev["chat_id"])) is not None:
+                c.on_event(ev)
 
 
 # ---- the run -------------------------------------------------------------------------------
@@ -463,6 +493,8 @@ async def run_chaos(spec: Spec) -> Report:
         customers = [Customer(emu, 700_000 + n, spec.complaints_each, rng, report,
                               spec.step_patience) for n in range(spec.customers)]
         stewards = Stewards(emu, rng)
+        pump = asyncio.create_task(_pump(emu, {c.id: c for c in customers}, stewards,
+                                         stop_staff))
         staff_task = asyncio.create_task(stewards.run(stop_staff))
         killer = asyncio.create_task(_killer(instances, spec, rng, report, stop_killer))
         filing = asyncio.gather(*(c.run() for c in customers))
@@ -482,11 +514,12 @@ async def run_chaos(spec: Spec) -> Report:
         refs = {r for c in customers for r in c.refs}
 
         async def all_answered() -> bool:
-            return all(_relayed(emu, c, stewards) for c in customers)
+            return all(_relayed(c, stewards) for c in customers)
 
         await _wait(all_answered, min(180.0, spec.deadline))
         stop_staff.set()
         await staff_task
+        await pump
         await _wait(lambda: _settled(db_url), 60.0)
         report.duplicates_at_risk = sum(
             [await i.metric("complaint_bot_outbox_duplicates_at_risk_total") for i in instances])
@@ -511,9 +544,9 @@ async def run_chaos(spec: Spec) -> Report:
     return report
 
 
-def _relayed(emu: Emulator, c: Customer, stewards: Stewards) -> bool:
-    texts = [m.get("text") or "" for m in emu.sent(c.id)]
-    return all(any(stewards.answer_text(ref) in x for x in texts) for ref in c.refs)
+def _relayed(c: Customer, stewards: Stewards, refs: list[str] | None = None) -> bool:
+    texts = c.texts()
+    return all(any(stewards.answer_text(ref) in x for x in texts) for ref in refs or c.refs)
 
 
 async def _settled(db_url: str) -> bool:
@@ -543,16 +576,19 @@ async def _check(report: Report, db_url: str, emu: Emulator, customers: list[Cus
         await engine.dispose()
     report.tickets = len(tickets)
     by_ref = {tk.ref: tk for tk in tickets}
-    report.lost = sorted(refs - set(by_ref))
-    per_customer = Counter(tk.customer_id for tk in tickets)
-    report.duplicate_tickets = sum(max(0, n - c.wanted) for c in customers
-                                   for n in [per_customer[c.id]])
+    # Every confirmed complaint has exactly one ticket (its story carries a mark of its own);
+    # every acknowledged reference is a ticket.
+    per_story = Counter(tk.facts for tk in tickets)
+    confirmed = {story for c in customers for story in c.confirmed}
+    report.lost = sorted(refs - set(by_ref)) + sorted(
+        story for story in confirmed if not any(story in f for f in per_story))
+    report.duplicate_tickets = sum(n - 1 for n in per_story.values() if n > 1)
     report.cards_missing = sorted(tk.ref for tk in tickets
                                   if not (tk.topic_id and tk.card_message_id))
     report.answers_missing = sorted(
         f"{ref} ({by_ref[ref].status}, assignee {by_ref[ref].assignee_id}, "
         f"claimed by {stewards.claimed.get(ref)})" if ref in by_ref else ref
-        for c in customers for ref in c.refs if not _relayed_one(emu, c, stewards, ref))
+        for c in customers for ref in c.refs if not _relayed(c, stewards, [ref]))
     report.outbox = dict(Counter(r.status for r in outbox))
     report.outbox_failed = sorted(f"{r.method} to {r.chat_id}: {r.error}"
                                   for r in outbox if r.status == "failed")
@@ -563,10 +599,6 @@ async def _check(report: Report, db_url: str, emu: Emulator, customers: list[Cus
         shown = [(m.get("text"), m.get("message_thread_id"), _buttons(m))
                  for m in emu.sent(chat_id)]
         report.duplicate_sends_seen += sum(a == b for a, b in zip(shown, shown[1:], strict=False))
-
-
-def _relayed_one(emu: Emulator, c: Customer, stewards: Stewards, ref: str) -> bool:
-    return any(stewards.answer_text(ref) in (m.get("text") or "") for m in emu.sent(c.id))
 
 
 def main(argv: list[str] | None = None) -> int:
