@@ -609,6 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--instances", type=int, default=1)
     p.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     p.add_argument("--fault-rate", type=float, default=0.05)
+    p.add_argument("--kill-every", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"),
+                   help="seconds between kills, uniform (default 2 6)")
     p.add_argument("--deadline", type=float, default=1800.0)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, db)")
@@ -625,6 +627,7 @@ async def _amain(args: argparse.Namespace) -> int:
         db_url, pg_name = await create_pg_database()
     spec = Spec(customers=args.customers, complaints_each=args.complaints_each,
                 instances=args.instances, db_url=db_url, fault_rate=args.fault_rate,
+                kill_every=tuple(args.kill_every),
                 deadline=args.deadline, seed=args.seed, workdir=workdir)
     try:
         report = await run_chaos(spec)
