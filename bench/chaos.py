@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import html
 import json
 import os
@@ -93,6 +94,7 @@ class Report:
     duplicate_sends_seen: int = 0  # the same text twice in one chat, as the emulator saw it
     duplicates_at_risk: float = 0.0  # what the bots counted (surviving processes only)
     double_presses: int = 0
+    stale_presses: int = 0  # a button the bot had just taken away (refused, nothing sent)
     seconds: float = 0.0
     filing_seconds: float = 0.0  # until every customer was acknowledged (the chaos phase)
     stuck: list[str] = field(default_factory=list)
@@ -320,7 +322,7 @@ class Customer:
                 # Nothing for a long while: a real customer presses again (never retypes).
                 if last_action is not None and last_action[0] == "press":
                     self.report.double_presses += 1
-                    await self.user.press(last_action[2], last_action[1])
+                    await self._press(last_action[2], last_action[1])
                 continue
             self.changed.clear()
             new = [self.messages[i] for i in sorted(self.messages) if i > self._handled]
@@ -342,14 +344,22 @@ class Customer:
             elif new:
                 self._handled = new[-1]["message_id"]
 
+    async def _press(self, mid: int, value: str) -> None:
+        try:
+            await self.user.press(mid, value)
+        except ValueError:
+            # The bot took the button away (an older prompt's "That's all") between our seeing
+            # it and pressing: nothing was sent; the next prompt will come.
+            self.report.stale_presses += 1
+
     async def _do(self, kind: str, value: str, mid: int) -> None:
         if kind == "press":
             if value == "c:ok" and self.story in (self.messages[mid].get("text") or ""):
                 self.confirmed.add(self.story)  # the read-back of this story, confirmed
-            await self.user.press(mid, value)
+            await self._press(mid, value)
             if value == "c:ok" and self.rng.random() < 0.1:  # an impatient double tap
                 self.report.double_presses += 1
-                await self.user.press(mid, value)
+                await self._press(mid, value)
         elif kind == "story":
             # A mark of its own, so a ticket can be told from a copy of the same complaint.
             self.started += 1
@@ -389,7 +399,8 @@ class Stewards:
             if claim and ref not in self.claimed and msg.get("message_thread_id"):
                 sid = self.rng.choice(STEWARDS)
                 self.claimed[ref] = (sid, msg["message_thread_id"])
-                await self.emu.user(sid).press(msg["message_id"], claim, chat_id=GROUP)
+                with contextlib.suppress(ValueError):  # the card changed meanwhile
+                    await self.emu.user(sid).press(msg["message_id"], claim, chat_id=GROUP)
             elif ref in self.claimed and ref not in self.answered and data and not claim:
                 # The card was edited once claimed: the Claim button is gone.
                 sid, topic = self.claimed[ref]
