@@ -398,9 +398,9 @@ class Stewards:
             claim = next((d for d in data if d.startswith("s:claim:")), None)
             if claim and ref not in self.claimed and msg.get("message_thread_id"):
                 sid = self.rng.choice(STEWARDS)
-                self.claimed[ref] = (sid, msg["message_thread_id"])
-                with contextlib.suppress(ValueError):  # the card changed meanwhile
+                with contextlib.suppress(ValueError):  # the card changed meanwhile: next event
                     await self.emu.user(sid).press(msg["message_id"], claim, chat_id=GROUP)
+                    self.claimed[ref] = (sid, msg["message_thread_id"])
             elif ref in self.claimed and ref not in self.answered and data and not claim:
                 # The card was edited once claimed: the Claim button is gone.
                 sid, topic = self.claimed[ref]
