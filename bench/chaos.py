@@ -588,11 +588,15 @@ async def _check(report: Report, db_url: str, emu: Emulator, customers: list[Cus
     report.tickets = len(tickets)
     by_ref = {tk.ref: tk for tk in tickets}
     # Every confirmed complaint has exactly one ticket (its story carries a mark of its own);
-    # every acknowledged reference is a ticket.
+    # every acknowledged reference is a ticket. A customer who answered a late repeat of an
+    # earlier question with the story finds it where that answer goes (e.g. the desired
+    # outcome): stored all the same, so every field a customer fills is searched.
     per_story = Counter(tk.facts for tk in tickets)
+    stored = [" ".join((tk.facts or "", tk.desired_outcome or "",
+                        json.dumps(tk.extra or {}, ensure_ascii=False))) for tk in tickets]
     confirmed = {story for c in customers for story in c.confirmed}
     report.lost = sorted(refs - set(by_ref)) + sorted(
-        story for story in confirmed if not any(story in f for f in per_story))
+        story for story in confirmed if not any(story in x for x in stored))
     report.duplicate_tickets = sum(n - 1 for n in per_story.values() if n > 1)
     report.cards_missing = sorted(tk.ref for tk in tickets
                                   if not (tk.topic_id and tk.card_message_id))
@@ -624,7 +628,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds between kills, uniform (default 2 6)")
     p.add_argument("--deadline", type=float, default=1800.0)
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--keep", action="store_true", help="keep the work directory (logs, db)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the work directory (logs, SQLite file) and the PostgreSQL database")
     args = p.parse_args(argv)
     return asyncio.run(_amain(args))
 
@@ -643,7 +648,7 @@ async def _amain(args: argparse.Namespace) -> int:
     try:
         report = await run_chaos(spec)
     finally:
-        if pg_name:
+        if pg_name and not args.keep:
             await drop_pg_database(pg_name)
     print(json.dumps({"spec": {k: v for k, v in spec.__dict__.items() if k != "workdir"},
                       "report": report.as_dict()}, ensure_ascii=False, indent=1, default=str))
