@@ -266,6 +266,8 @@ class App:
                 await sup.wait("sender", left())
                 with contextlib.suppress(Exception):  # the database may be what failed
                     await self.sender.finish(left())
+            self.scheduler.stop()
+            await sup.wait("scheduler", left())
             await sup.cancel_all()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -75,6 +75,8 @@ def setup_logging(verbose: bool) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    # Before the desk installs its own handler nothing has started: SIGTERM is a clean stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     args = _parser().parse_args(argv)
     setup_logging(args.verbose)
     if args.command is None:

@@ -47,6 +47,17 @@ def chat_of(update: dict[str, Any]) -> int | None:
     return None
 
 
+# SQLSTATEs a retry resolves: deadlock detected, serialization failure, lock not available.
+_TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def transient_db_error(exc: BaseException) -> bool:
+    """True for a database conflict that the same work, tried again later, gets past."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code in _TRANSIENT_SQLSTATES or "database is locked" in str(orig or "")
+
+
 def valid_update_id(update: Any) -> bool:
     """True when `update` is an object with an integer update_id (what the inbox can key on)."""
     uid = update.get("update_id") if isinstance(update, dict) else None
@@ -262,6 +273,10 @@ class InboxWorker:
                     return True
                 uow.repos.outbox.discard()
                 await savepoint.rollback()
+        if error is not None and transient_db_error(error):
+            # Two instances met on the same rows (a deadlock, a lock timeout): nothing is wrong
+            # with the update. The whole batch goes back and is tried again after a backoff.
+            raise error
         self.failed += 1
         self.metrics.updates_failed.inc()
         # Only the exception type: its text may quote what the customer wrote.

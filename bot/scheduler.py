@@ -28,16 +28,25 @@ class Scheduler:
         self.db, self.clock, self.handlers = db, clock, handlers
         self.poll_seconds, self.batch = poll_seconds, batch
         self._wake = asyncio.Event()
+        self._stopping = False
         self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
 
     def wake(self) -> None:
         """A timer was added: look again now."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """End run() after the pass in hand (a pass cancelled mid-transaction leaves a
+        connection half rolled back, which the pool then reports as an error)."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        """Run due timers until cancelled (a database error ends it; the supervisor restarts it)."""
-        while True:
+        """Run due timers until stopped (a database error ends it; the supervisor restarts it)."""
+        while not self._stopping:
             await self.run_due()
+            if self._stopping:
+                return
             self.heartbeat()
             try:
                 async with asyncio.timeout(self.poll_seconds):

@@ -140,3 +140,29 @@ def test_chat_of_survives_malformed_payloads() -> None:
     assert chat_of({"update_id": 1, "message": None}) is None
     assert chat_of({"update_id": 1, "callback_query": {"id": "x"}}) is None
     assert chat_of({"update_id": 1, "message": {"chat": {"id": "12"}}}) == 12
+
+
+async def test_a_database_conflict_is_retried_not_parked(
+        emu: Emulator, db_url: str, desk_factory: Any) -> None:
+    """A deadlock between two instances says nothing about the update: tried again later."""
+    from sqlalchemy.exc import DBAPIError
+    from telegram import Update as TgUpdate
+    from telegram.ext import ContextTypes, MessageHandler, filters
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"  # what asyncpg's errors carry: PostgreSQL's deadlock_detected
+
+    calls = []
+
+    async def conflict_once(_u: TgUpdate, _c: ContextTypes.DEFAULT_TYPE) -> None:
+        calls.append(1)
+        if len(calls) <= 3:  # the whole first pass (one try, then two careful ones) meets it
+            raise DBAPIError("UPDATE tickets", None, Deadlock())
+
+    desk = await desk_factory(webhook_config(db_url, emu))
+    desk.application.add_handler(MessageHandler(filters.ALL, conflict_once), group=-1)
+    emu.user(9401, first_name="Dee", language_code="en")
+    assert await _post(desk, _start(800, 9401, "Dee")) == 200
+    await emu.wait_for_sent(9401, timeout=30)  # after the supervisor's backoff
+    assert len(greetings(emu, 9401, "en", "Dee")) == 1
+    assert (await _inbox(db_url))[800] == ("done", None)
