@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
     except ConfigError as err:
-        print(f"complaint-bot: config error: {err}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _config_error(str(err))
     if args.command == "migrate":
         from storage.migrate import upgrade
 
@@ -115,10 +114,9 @@ def _run(config: Config) -> int:
     try:
         asyncio.run(_serve(config))
     except ConfigError as err:  # a port in use, a token Telegram rejects
-        print(f"complaint-bot: config error: {err}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _config_error(str(err))
     except ChainError as err:  # the roster in the file, checked against the database
-        return _config_error(config, err)
+        return _config_error(_roster_problem(config, err))
     return 0
 
 
@@ -135,10 +133,14 @@ async def _serve(config: Config) -> None:
     await App(config).run_forever(stop)
 
 
-def _config_error(config: Config, err: Exception) -> int:
-    print(f"complaint-bot: config error: {config.source or 'config'}: staff: {err}",
-          file=sys.stderr)
+def _config_error(problem: str) -> int:
+    """Print a configuration problem as one line; the exit code for it."""
+    print(f"complaint-bot: config error: {problem}", file=sys.stderr)
     return EXIT_CONFIG
+
+
+def _roster_problem(config: Config, err: ChainError) -> str:
+    return f"{config.source or 'config'}: staff: {err}"
 
 
 async def _staff(config: Config, args: argparse.Namespace) -> int:
@@ -172,7 +174,7 @@ async def _staff(config: Config, args: argparse.Namespace) -> int:
         print(f"complaint-bot: {err}", file=sys.stderr)
         return 1
     except ChainError as err:
-        return _config_error(config, err)
+        return _config_error(_roster_problem(config, err))
     finally:
         await engine.dispose()
     print(f"{'telegram_id':>12}  {'role':<10} {'supervisor':>12}  {'active':<6} name "

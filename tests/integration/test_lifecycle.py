@@ -172,17 +172,22 @@ async def _exit_of(proc: subprocess.Popen[bytes], within: float = 60) -> int:
     return await asyncio.to_thread(proc.wait, within)
 
 
-async def test_a_rejected_token_is_a_config_error(
-        emu: Emulator, db_url: str, tmp_path: Path) -> None:
-    """A token Telegram answers 401 to: one line naming it, exit 2, no traceback."""
-    proc = _spawn(_bot_env(emu.base_url, db_url, _config_file(tmp_path), token="123456:WRONG"),
-                  capture=True)
+async def _config_error_of(proc: subprocess.Popen[bytes]) -> tuple[str, list[str]]:
+    """Wait for exit code 2; its stderr and the `complaint-bot:` lines in it."""
     try:
         assert await _exit_of(proc) == 2
     finally:
         proc.kill()
     err = proc.stderr.read().decode() if proc.stderr else ""
-    lines = [ln for ln in err.splitlines() if ln.startswith("complaint-bot:")]
+    return err, [ln for ln in err.splitlines() if ln.startswith("complaint-bot:")]
+
+
+async def test_a_rejected_token_is_a_config_error(
+        emu: Emulator, db_url: str, tmp_path: Path) -> None:
+    """A token Telegram answers 401 to: one line naming it, exit 2, no traceback."""
+    proc = _spawn(_bot_env(emu.base_url, db_url, _config_file(tmp_path), token="123456:WRONG"),
+                  capture=True)
+    err, lines = await _config_error_of(proc)
     assert lines == ["complaint-bot: config error: TELEGRAM_BOT_TOKEN: "
                      "Telegram rejected the token (401 Unauthorized)"]
     assert "Traceback" not in err and "WRONG" not in err
@@ -197,12 +202,7 @@ async def test_a_web_port_in_use_is_a_config_error(
         port = taken.getsockname()[1]
         cfg = _config_file(tmp_path, f"[web]\nhost = \"127.0.0.1\"\nport = {port}\n")
         proc = _spawn(_bot_env(emu.base_url, db_url, cfg), capture=True)
-        try:
-            assert await _exit_of(proc) == 2
-        finally:
-            proc.kill()
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    lines = [ln for ln in err.splitlines() if ln.startswith("complaint-bot:")]
+        err, lines = await _config_error_of(proc)
     assert lines == [f"complaint-bot: config error: [web] port: 127.0.0.1:{port} is already "
                      "in use (choose a free port)"]
     assert "Traceback" not in err
