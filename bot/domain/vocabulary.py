@@ -1,0 +1,112 @@
+"""The closed sets of values of the desk, each defined once (DESIGN.md "Vocabulary").
+
+They are StrEnums so that the database, callback data and the catalogs keep plain strings while
+code names them; a typo is an AttributeError at import, not a silently different row.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Where a ticket is in its life (the transitions are in bot.domain.lifecycle)."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    WAITING_ON_CUSTOMER = "waiting_on_customer"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class Role(StrEnum):
+    """A staff member's role; the first four are also the escalation levels 0-3."""
+
+    STEWARD = "steward"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    COMMITTEE = "committee"
+    ADMIN = "admin"
+
+
+# Escalation levels (DESIGN.md vocabulary): 0 steward … 3 committee; admins act above them all.
+LEVELS: dict[str, int] = {Role.STEWARD: 0, Role.SUPERVISOR: 1, Role.MANAGER: 2,
+                          Role.COMMITTEE: 3, Role.ADMIN: 4}
+TOP_LEVEL = 3
+LEVEL_ROLES: dict[int, Role] = {1: Role.SUPERVISOR, 2: Role.MANAGER, 3: Role.COMMITTEE}
+
+
+class ActorKind(StrEnum):
+    """Who did something recorded on a ticket."""
+
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class Event(StrEnum):
+    """What the append-only ticket history records."""
+
+    FILED = "filed"
+    DISPATCHED = "dispatched"
+    NOT_DISPATCHED = "not_dispatched"
+    STATUS_CHANGED = "status_changed"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+    TRANSFERRED = "transferred"
+    ASKED_CUSTOMER = "asked_customer"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+    FOLLOW_UP_SENT = "follow_up_sent"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+    URGED = "urged"
+    CUSTOMER_MESSAGE = "customer_message"
+    CUSTOMER_EDITED = "customer_edited"
+    LINKED_PREVIOUS = "linked_previous"
+    REPLY_SENT = "reply_sent"
+    NOTE = "note"
+    DENIED = "denied"
+    PHONE_SHOWN = "phone_shown"
+    FLAGGED_ABOUT_STAFF = "flagged_about_staff"
+    FOREIGN_BUTTON = "foreign_button"
+    ABUSIVE_LANGUAGE = "abusive_language"
+    CUSTOMER_UNREACHABLE = "customer_unreachable"
+    STAFF_DM_FALLBACK = "staff_dm_fallback"
+    STAFF_GROUP_MIGRATED = "staff_group_migrated"
+    STAFF_GROUP_RETRIED = "staff_group_retried"
+    DEADLINE_MISSED = "deadline_missed"
+    PROGRESS_SENT = "progress_sent"
+    MARKED_MAJOR = "marked_major"
+    UNMARKED_MAJOR = "unmarked_major"
+    MAIL_FAILED = "mail_failed"
+
+
+class TimerKind(StrEnum):
+    """What a durable timer row is for."""
+
+    FIRST_RESPONSE_DUE = "first_response_due"
+    REPLY_DUE = "reply_due"
+    INTAKE_REMINDER = "intake_reminder"
+    INTAKE_EXPIRY = "intake_expiry"
+    INTAKE_LISTEN = "intake_listen"
+    STAFF_GROUP_RETRY = "staff_group_retry"
+
+
+# The timers that belong to one ticket's handling: the lifecycle sets and cancels these.
+TICKET_TIMERS = (TimerKind.FIRST_RESPONSE_DUE, TimerKind.REPLY_DUE)
+
+
+class Purpose(StrEnum):
+    """Why an outbox row was written: what the sender does with its result."""
+
+    TOPIC = "topic"
+    CARD = "card"
+    TO_STAFF = "tms"
+    TO_CUSTOMER = "tmc"
+    ANSWER = "answer"
+    DM_CARD = "dmcard"
+    PROBE = "probe"
+    LISTEN_PROMPT = "listen"
