@@ -48,6 +48,13 @@ def _pause(v: Any) -> Duration:
 PauseField = Annotated[Any, AfterValidator(_pause)]
 
 
+def _elapsed_only(v: Duration) -> Duration:
+    # About attention or patience, not office hours: real time whatever the calendar says.
+    if v.is_working:
+        raise ValueError(f"{v} must be elapsed time such as \"30m\", not working time")
+    return v
+
+
 def _no_duplicates(what: str, values: list[Any]) -> None:
     dup = sorted({x for x in values if values.count(x) > 1})
     if dup:
@@ -106,12 +113,73 @@ class StaffEntry(_Strict):
     email: str | None = None
 
 
+def _hour_range(v: str) -> str:
+    try:
+        a, b = (time.fromisoformat(p.strip()) for p in v.split("-"))
+    except ValueError:
+        raise ValueError(f"{v!r} is not a range of hours; write e.g. \"09:00-18:00\"") from None
+    if a == b:
+        raise ValueError(f"{v!r} starts and ends at the same time")
+    return v
+
+
 class Windows(_Strict):
     """[windows] response windows."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
     first_response: DurationField = "30m"
     reply: DurationField = "2 working days"
     follow_up_after: DurationField = "7d"
+    # A "Not solved" press later than this after resolution still reopens, recorded as late.
+    not_solved_within: DurationField = "48h"
+    # Customer-facing messages a timer sends wait until the end of these hours (desk time);
+    # staff alerts go at any hour. "" turns quiet hours off.
+    quiet_hours: str = "21:00-08:00"
+
+    _elapsed = field_validator("not_solved_within")(lambda cls, v: _elapsed_only(v))
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        return _hour_range(v) if v.strip() else ""
+
+    def quiet(self) -> tuple[time, time] | None:
+        """Quiet hours as (start, end), or None when off."""
+        if not self.quiet_hours:
+            return None
+        a, b = self.quiet_hours.split("-")
+        return time.fromisoformat(a.strip()), time.fromisoformat(b.strip())
+
+
+class LevelContacts(_Strict):
+    """Who an escalation to one level reaches besides the people with that role on the roster."""
+
+    chat_ids: list[int] = []
+    email_to: list[str] = []
+    email_cc: list[str] = []
+
+    @field_validator("email_to", "email_cc")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        bad = [a for a in v if "@" not in a or " " in a.strip()]
+        if bad:
+            raise ValueError(f"{bad[0]!r} is not an e-mail address")
+        return [a.strip() for a in v]
+
+
+class EscalationSection(_Strict):
+    """[escalation] the ladder: 1 supervisor, 2 manager, 3 committee (PROCESS.md §4)."""
+
+    supervisor: LevelContacts = LevelContacts()
+    manager: LevelContacts = LevelContacts()
+    committee: LevelContacts = LevelContacts()
+    # The urge that takes a still-open ticket one level up (PROCESS.md §4: coming back
+    # several times without result); 0 turns it off.
+    urges_to_escalate: int = Field(3, ge=0, le=20)
+
+    def contacts(self, level: int) -> LevelContacts:
+        """The configured contacts of a level (1-3)."""
+        return (self.supervisor, self.manager, self.committee)[level - 1]
 
 
 class CalendarSection(_Strict):
@@ -125,10 +193,7 @@ class CalendarSection(_Strict):
     @field_validator("business_hours")
     @classmethod
     def _hours(cls, v: str) -> str:
-        try:
-            a, b = (time.fromisoformat(p.strip()) for p in v.split("-"))
-        except ValueError:
-            raise ValueError(f"{v!r} is not a range of hours; write e.g. \"09:00-18:00\"") from None
+        a, b = (time.fromisoformat(p.strip()) for p in _hour_range(v).split("-"))
         if a >= b:
             raise ValueError(f"{v!r} must start before it ends")
         return v
@@ -185,6 +250,9 @@ class CategoryEntry(_Strict):
     keywords: list[str] = []
     # A busy desk splits by team: this category's tickets go to its own staff group.
     staff_group_id: int | None = None
+    # This category's own response windows (else [windows]); kept on each ticket at filing.
+    first_response: DurationField | None = None
+    reply: DurationField | None = None
 
     @field_validator("keywords")
     @classmethod
@@ -260,12 +328,8 @@ class IntakeSection(_Strict):
     phone_region: str = "CN"
     abusive_words: list[str] = []
 
-    @field_validator("reminder_after", "expire_after", "listen_idle", "listen_pause")
-    @classmethod
-    def _elapsed(cls, v: Duration) -> Duration:
-        if v.is_working:
-            raise ValueError(f"{v} must be elapsed time such as \"30m\", not working time")
-        return v
+    _elapsed = field_validator("reminder_after", "expire_after", "listen_idle",
+                               "listen_pause")(lambda cls, v: _elapsed_only(v))
 
     @field_validator("phone_region")
     @classmethod
@@ -286,6 +350,7 @@ class FileConfig(_Strict):
     web: WebSection = WebSection()
     staff: list[StaffEntry] = []
     windows: Windows = Windows()
+    escalation: EscalationSection = EscalationSection()
     calendar: CalendarSection = CalendarSection()
     categories: list[CategoryEntry] = DEFAULT_CATEGORIES
     intake: IntakeSection = IntakeSection()

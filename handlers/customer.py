@@ -8,10 +8,11 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot.domain.vocabulary import TimerKind
 from bot.i18n import language_for, t
 from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import conversation, tickets
+from bot.services import conversation
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from handlers import callback_data as cb
@@ -104,7 +105,7 @@ def on_parked(uow: UnitOfWork, update: Update) -> None:
 
 
 def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
-    """The timers this side owns: intake reminder, expiry and listening; ticket deadlines."""
+    """The timers this side owns: intake reminder, expiry and listening."""
 
     async def intake_timer(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
         result = await conversation.on_timer(uow, desk, timer)
@@ -113,15 +114,8 @@ def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
             render.reply(uow.repos.outbox, chat_id, r, desk.form)
             staff_render.render(uow.repos.outbox, r.staff)
 
-    async def deadline(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
-        # Only recorded for now: chasing the steward is the escalation issue's work.
-        await tickets.deadline_reached(uow, timer, desk.clock.now())
-
-    return {
-        "intake_reminder": intake_timer, "intake_expiry": intake_timer,
-        "intake_listen": intake_timer,
-        tickets.FIRST_RESPONSE_DUE: deadline, tickets.REPLY_DUE: deadline,
-    }
+    return {TimerKind.INTAKE_REMINDER: intake_timer, TimerKind.INTAKE_EXPIRY: intake_timer,
+            TimerKind.INTAKE_LISTEN: intake_timer}
 
 
 async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

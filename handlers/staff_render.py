@@ -11,7 +11,7 @@ from bot.i18n import t
 from bot.services import handoff
 from bot.services import staff_out as so
 from handlers import callback_data as cb
-from handlers.render import clip, esc, send_media, send_text, thread_and_reply
+from handlers.render import clip, esc, send_media, send_text, thread_and_reply, when
 from handlers.split import TEXT_LIMIT, split_html, visible_len
 from storage.repositories import OutboxRepo
 
@@ -57,12 +57,14 @@ def render(out: OutboxRepo, effects: list[so.Effect]) -> None:
         elif isinstance(e, so.Alert):
             out.enqueue(e.chat_id, "answerCallbackQuery", {
                 "callback_query_id": e.query_id, "show_alert": e.alert,
-                "text": _plain(t(e.lang, e.key, **_escaped(e.values)))[:200]},
+                "text": _plain(t(e.lang, e.key, **_escaped(e.values, e.lang)))[:200]},
                 ticket_id=e.ticket_id, purpose=handoff.ANSWER if e.ticket_id else None)
 
 
-def _escaped(values: Any) -> dict[str, Any]:
-    return {k: esc(v) if isinstance(v, str) else v for k, v in dict(values).items()}
+def _escaped(values: Any, lang: str) -> dict[str, Any]:
+    # A moment is shown as people read it, in the reader's language.
+    return {k: esc(v) if isinstance(v, str) else when(lang, v) if isinstance(v, datetime) else v
+            for k, v in dict(values).items()}
 
 
 def _plain(text: str) -> str:
@@ -84,7 +86,7 @@ def _keyboard(e_lang: str, rows: tuple[tuple[so.Button, ...], ...]) -> list[list
 
 
 def _say(out: OutboxRepo, e: so.Say) -> None:
-    send_text(out, e.chat_id, t(e.lang, e.key, **_escaped(e.values)),
+    send_text(out, e.chat_id, t(e.lang, e.key, **_escaped(e.values, e.lang)),
               keyboard=_keyboard(e.lang, e.buttons) if e.buttons else None,
               reply_markup={"force_reply": True, "selective": True} if e.force_reply else None,
               thread_id=e.thread_id, ticket_id=e.ticket_id, purpose=e.purpose,

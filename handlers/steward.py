@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot import bot_api
+from bot.domain.vocabulary import TimerKind
 from bot.outbox import SentHook
 from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import group_recovery, handling, handoff, roster, staff_group
+from bot.services import deadlines, group_recovery, handling, handoff, roster
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import Effect, Say
@@ -21,6 +24,7 @@ from storage.models import Timer
 from storage.repositories import OutboxRow
 from storage.uow import UnitOfWork
 
+DeadlineService = Callable[[UnitOfWork, Desk, Timer, datetime], Awaitable[list[Effect]]]
 TICKET_COMMANDS = frozenset({"note", "history", "claim", "release", "transfer", "ask",
                              "escalate", "resolve", "cancel"})
 
@@ -133,14 +137,24 @@ def sender_hooks(desk: Desk) -> dict[str, list[SentHook]]:
 
 
 def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
-    """The timers this side owns: retrying a staff group the bot could not post in."""
+    """The timers this side owns: retrying a staff group the bot could not post in; the
+    ticket's deadlines."""
 
     async def retry(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
         if timer.chat_id is not None:
             staff_render.render(uow.repos.outbox, await group_recovery.retry_group(
                 uow, desk, timer.chat_id, desk.clock.now()))
 
-    return {staff_group.RETRY_TIMER: retry}
+    def run(service: DeadlineService) -> TimerHandler:
+        async def handler(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
+            staff_render.render(uow.repos.outbox,
+                                await service(uow, desk, timer, desk.clock.now()))
+        return handler
+
+    return {TimerKind.STAFF_GROUP_RETRY: retry,
+            TimerKind.FIRST_RESPONSE_DUE: run(deadlines.first_response_missed),
+            TimerKind.REPLY_DUE: run(deadlines.reply_due),
+            TimerKind.PROGRESS_NOTICE: run(deadlines.progress_notice)}
 
 
 def install(app: Application) -> None:  # type: ignore[type-arg]

@@ -99,6 +99,9 @@ class Ticket(Base):
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     first_response_due: Mapped[datetime | None]
     reply_due: Mapped[datetime | None]
+    # The windows promised at filing ("30m", "2 working days"); None: the desk's defaults.
+    first_response_window: Mapped[str | None] = mapped_column(String(32))
+    reply_window: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -494,6 +495,14 @@ class TicketRepo(_Repo):
             stmt = stmt.where(TicketHistory.event.in_(events))
         return list((await self.session.scalars(stmt.order_by(TicketHistory.id))).all())
 
+    async def latest_public_reply(self, ticket_id: int) -> str | None:
+        """The newest text staff sent the customer on a ticket (None: nothing yet)."""
+        return await self.session.scalar(
+            select(TicketMessage.text)
+            .where(TicketMessage.ticket_id == ticket_id, TicketMessage.direction == "out",
+                   TicketMessage.text.is_not(None))
+            .order_by(TicketMessage.id.desc()).limit(1))
+
     async def messages(self, ticket_id: int) -> list[TicketMessage]:
         """The ticket's transcript in order."""
         return list((await self.session.scalars(
@@ -540,12 +549,14 @@ class HandoffRepo(_Repo):
         return await self.session.scalar(select(TicketMessage).where(
             TicketMessage.ticket_id == ticket_id, TicketMessage.staff_message_id == mid).limit(1))
 
-    async def claim(self, ticket_id: int, staff_id: int, now: datetime) -> bool:
-        """Take an unclaimed open ticket; exactly one of several concurrent claims wins."""
+    async def claim(self, ticket_id: int, staff_id: int, now: datetime, *,
+                    from_statuses: Iterable[str], to_status: str) -> bool:
+        """Take an unclaimed ticket in one of `from_statuses` (the lifecycle says which, and
+        what it becomes); exactly one of several concurrent claims wins."""
         res = await self.session.execute(
             update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None),
-                                 Ticket.status == "open")
-            .values(assignee_id=staff_id, status="assigned", updated_at=now)
+                                 Ticket.status.in_(list(from_statuses)))
+            .values(assignee_id=staff_id, status=to_status, updated_at=now)
             .execution_options(synchronize_session="fetch"))
         return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
@@ -604,8 +615,3 @@ class HandoffRepo(_Repo):
         if p is not None:
             await self.session.delete(p)
 
-    async def active_of_customer(self, customer_id: int) -> list[Ticket]:
-        """The customer's tickets still being handled."""
-        return list((await self.session.scalars(select(Ticket).where(
-            Ticket.customer_id == customer_id,
-            Ticket.status.in_(("open", "assigned", "waiting_on_customer"))))).all())

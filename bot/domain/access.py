@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-# Escalation levels (DESIGN.md vocabulary): 0 steward … 3 committee; admins act above them all.
-LEVELS = {"steward": 0, "supervisor": 1, "manager": 2, "committee": 3, "admin": 4}
+from bot.domain.vocabulary import LEVELS, Status
 
 
 class Action(StrEnum):
@@ -31,7 +30,7 @@ _OPEN_TO_STAFF = frozenset({Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF
 # Seeing the customer's number is part of handling (PROCESS.md §8: used for this complaint).
 _HANDLING = frozenset({Action.RELAY, Action.RELEASE, Action.TRANSFER, Action.ASK_CUSTOMER,
                        Action.ESCALATE, Action.RESOLVE, Action.SHOW_PHONE})
-_FINISHED = frozenset({"closed", "withdrawn"})
+_FINISHED = frozenset({Status.CLOSED, Status.WITHDRAWN})
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ def authorize(actor: Actor, action: Action, ticket: TicketFacts) -> Decision:
 def _claim(actor: Actor, ticket: TicketFacts) -> Decision:
     if ticket.assignee_id is not None:
         return Decision(False, "already_claimed")
-    if ticket.status != "open":
+    if ticket.status != Status.OPEN:
         return Decision(False, "not_open")
     # A complaint about a colleague, or one escalated, needs someone at a higher level.
     needed = max(ticket.escalation_level, 1 if ticket.about_staff_id is not None else 0)

@@ -189,6 +189,24 @@ class BusinessCalendar:
             # Skip straight to the next working day's opening: whole days, never minutes.
             cursor = datetime.combine(self._next_working_day(cursor.date()), self.hours.start)
 
+    def after_quiet(self, at: datetime, quiet: tuple[time, time] | None) -> datetime:
+        """`at`, or the end of the quiet hours (desk time) it falls in, as aware UTC.
+
+        Quiet hours may run past midnight ("21:00-08:00"): 23:30 and 06:00 both move to 08:00.
+        """
+        _require_aware(at)
+        if quiet is None:
+            return at.astimezone(UTC)
+        start, end = quiet
+        wall = self.local(at).replace(tzinfo=None)
+        t = wall.time()
+        if start < end:
+            inside, day = start <= t < end, wall.date()
+        else:
+            inside = t >= start or t < end
+            day = wall.date() + timedelta(days=1) if t >= start else wall.date()
+        return self._to_utc(datetime.combine(day, end)) if inside else at.astimezone(UTC)
+
     def _to_utc(self, wall: datetime) -> datetime:
         # fold=0: an ambiguous or skipped wall time takes the earlier offset; business hours
         # rarely touch a DST switch, and when they do this is the conventional reading.

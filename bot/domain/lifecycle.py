@@ -97,9 +97,9 @@ RULES: dict[Transition, _Rule] = {
 }
 
 
-def allowed_from(transition: Transition) -> frozenset[Status | None]:
-    """The statuses a transition may start from (None: the ticket does not exist yet)."""
-    return frozenset(RULES[transition].moves)
+def allowed_from(transition: Transition) -> frozenset[Status]:
+    """The statuses of an existing ticket a transition may start from."""
+    return frozenset(s for s in RULES[transition].moves if s is not None)
 
 
 def apply(transition: Transition, status: Status | str | None) -> Change:

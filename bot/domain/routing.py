@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain.access import LEVELS
+from bot.domain.vocabulary import LEVELS, Role
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,31 @@ def route(category: str, area: str | None, about_staff_id: int | None,
         seniors = tuple(s.id for s in active if LEVELS.get(s.role, 0) >= 1
                         and s.id != about_staff_id)
         return Route(seniors, level=1)
-    stewards = [s for s in active if s.role == "steward" and _serves(s, category, area)]
+    stewards = [s for s in active if s.role == Role.STEWARD and _serves(s, category, area)]
     return Route(tuple(s.id for s in stewards), level=0)
+
+
+def escalation_targets(level: int, handlers: Sequence[int], about_staff_id: int | None,
+                       roster: Sequence[RosterEntry]) -> tuple[int, ...]:
+    """Who an escalation to `level` reaches: for each person handling the ticket (the assignee,
+    else the stewards it was routed to) the nearest one above them at that level or higher;
+    nobody found that way → everyone active whose role is that level. Never the person the
+    complaint is about (PROCESS.md: nobody judges a complaint about themselves)."""
+    by_id = {s.id: s for s in roster}
+    found: dict[int, None] = {}
+    for start in handlers:
+        seen, cur = {start}, by_id.get(start)
+        while cur is not None and cur.supervisor_id is not None and cur.supervisor_id not in seen:
+            seen.add(cur.supervisor_id)
+            cur = by_id.get(cur.supervisor_id)
+            if (cur is not None and cur.active and LEVELS.get(cur.role, 0) >= level
+                    and cur.id != about_staff_id):
+                found[cur.id] = None
+                break
+    if found:
+        return tuple(found)
+    return tuple(s.id for s in roster
+                 if s.active and LEVELS.get(s.role, 0) == level and s.id != about_staff_id)
 
 
 def _serves(s: RosterEntry, category: str, area: str | None) -> bool:

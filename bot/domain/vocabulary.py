@@ -84,6 +84,16 @@ class Event(StrEnum):
     MAIL_FAILED = "mail_failed"
 
 
+class EscalationCause(StrEnum):
+    """Why a ticket went up a level (recorded with the escalation)."""
+
+    BY_STAFF = "by_staff"
+    FIRST_RESPONSE = "first_response"
+    REPLY_DEADLINE = "reply_deadline"
+    URGED = "urged"
+    MAJOR = "major"
+
+
 class TimerKind(StrEnum):
     """What a durable timer row is for."""
 
@@ -93,10 +103,12 @@ class TimerKind(StrEnum):
     INTAKE_EXPIRY = "intake_expiry"
     INTAKE_LISTEN = "intake_listen"
     STAFF_GROUP_RETRY = "staff_group_retry"
+    # The customer's progress message, held back by quiet hours until the morning.
+    PROGRESS_NOTICE = "progress_notice"
 
 
 # The timers that belong to one ticket's handling: the lifecycle sets and cancels these.
-TICKET_TIMERS = (TimerKind.FIRST_RESPONSE_DUE, TimerKind.REPLY_DUE)
+TICKET_TIMERS = (TimerKind.FIRST_RESPONSE_DUE, TimerKind.REPLY_DUE, TimerKind.PROGRESS_NOTICE)
 
 
 class Purpose(StrEnum):

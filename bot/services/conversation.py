@@ -9,9 +9,11 @@ from __future__ import annotations
 import copy
 from datetime import datetime
 
+from bot.domain import lifecycle
 from bot.domain import ticket as tk
 from bot.domain.intake import CONFIRM, FACTS, PHONE, record_edit
 from bot.i18n import LANGUAGES
+from bot.i18n import t as text
 from bot.services import customers, handling, intake, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
@@ -134,18 +136,23 @@ async def _ticket_button(c: Turn, action: str, ticket_id: int) -> None:
         return
     if action == "t":
         c.reply.add(await tickets.detail(c.uow, c.desk, t))
-    elif t.status not in tk.ACTIVE:
+    elif t.status not in lifecycle.ACTIVE:
         c.reply.add(Note("urge.not_active", {"ref": t.ref}))
     else:
-        who, due = await tickets.urge(c.uow, c.desk, t, c.customer.id)
-        c.reply.add(Note("urge.recorded" if who else "urge.recorded_team",
-                         {"ref": t.ref, "who": who or "", "due": due}))
+        u = await tickets.urge(c.uow, c.desk, t, c.customer.id)
+        c.reply.staff += u.staff
+        if u.escalated_to is not None:
+            level = text(c.customer.language, f"levels.l{u.escalated_to}")
+            c.reply.add(Note("urge.escalated", {"ref": t.ref, "level": level, "due": u.due}))
+        else:
+            c.reply.add(Note("urge.recorded" if u.who else "urge.recorded_team",
+                             {"ref": t.ref, "who": u.who or "", "due": u.due}))
 
 
 async def _attach_to(c: Turn, ticket_id: int) -> None:
     assert c.draft is not None
     t = await c.uow.repos.tickets.get_for_customer(ticket_id, c.customer.id)
-    if t is None or t.status not in tk.ACTIVE:
+    if t is None or t.status not in lifecycle.ACTIVE:
         await _not_yours(c, "to", ticket_id)
         return
     pending = c.draft.answers.get("pending") or []
@@ -193,7 +200,7 @@ async def _message(c: Turn) -> None:
     if m.kind in ("sticker", "other", "contact"):
         c.reply.add(Menu("common.not_understood"))
         return
-    active = await c.uow.repos.tickets.of_customer(c.customer.id, statuses=tk.ACTIVE)
+    active = await c.uow.repos.tickets.of_customer(c.customer.id, statuses=lifecycle.ACTIVE)
     if not active:
         # Nothing open to add it to: they are telling us a problem. Listen (PROCESS.md §1).
         # (A leftover choice between tickets that have since closed becomes the story's start.)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 from bot.clock import Clock
-from bot.config import Config, as_duration
+from bot.config import Config, EscalationSection, as_duration
 from bot.domain.abuse import AbuseDetector
 from bot.domain.calendar import BusinessCalendar, BusinessHours
 from bot.domain.durations import Duration
@@ -30,6 +30,18 @@ class Desk:
     staff_group_id: int | None = None
     category_groups: tuple[tuple[str, int], ...] = ()
     staff_lang: str = "zh_CN"
+    # Per-category windows (key, first response, reply), stored on each ticket at filing.
+    category_windows: tuple[tuple[str, Duration | None, Duration | None], ...] = ()
+    quiet: tuple[time, time] | None = None
+    not_solved_within: timedelta = timedelta(hours=48)
+    ladder: EscalationSection = EscalationSection()
+
+    def windows_for(self, category: str) -> tuple[Duration, Duration]:
+        """The (first response, reply) windows a ticket of this category is promised."""
+        for key, first, reply in self.category_windows:
+            if key == category:
+                return first or self.first_response, reply or self.reply
+        return self.first_response, self.reply
 
     def staff_chat_for(self, category: str) -> int | None:
         """The staff group a category's tickets go to (its own, or the default)."""
@@ -68,4 +80,11 @@ class Desk:
             category_groups=tuple((c.key, c.staff_group_id) for c in f.categories
                                   if c.staff_group_id is not None),
             staff_lang=f.default_language,
+            category_windows=tuple(
+                (c.key, as_duration(c.first_response) if c.first_response else None,
+                 as_duration(c.reply) if c.reply else None)
+                for c in f.categories if c.first_response or c.reply),
+            quiet=f.windows.quiet(),
+            not_solved_within=as_duration(f.windows.not_solved_within).elapsed,
+            ladder=f.escalation,
         )

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain import ticket as tk
+from bot.domain import lifecycle
 from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, authorize
+from bot.domain.lifecycle import IllegalTransition, Transition
 from bot.domain.phone import format_phone
-from bot.services import handoff
+from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event, Status
+from bot.services import escalation, handoff, life
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import (
     Alert,
     Button,
     Call,
-    Card,
     Copy,
     Effect,
     Relay,
@@ -29,7 +30,7 @@ from bot.services.staff_out import (
 from storage.models import Staff, Ticket
 from storage.uow import UnitOfWork
 
-STAFF, SYSTEM = "staff", "system"
+STAFF, SYSTEM = ActorKind.STAFF, ActorKind.SYSTEM
 TEXT_ACTIONS = {"ask": Action.ASK_CUSTOMER, "escalate": Action.ESCALATE,
                 "resolve": Action.RESOLVE, "transfer": Action.TRANSFER}
 BUTTONS = {"claim": Action.CLAIM, "release": Action.RELEASE, "transfer": Action.TRANSFER,
@@ -37,7 +38,6 @@ BUTTONS = {"claim": Action.CLAIM, "release": Action.RELEASE, "transfer": Action.
            "ab": Action.FLAG_ABOUT_STAFF, "phone": Action.SHOW_PHONE, **TEXT_ACTIONS}
 COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
             "release": Action.RELEASE, **TEXT_ACTIONS}
-NOT_SOLVED_WINDOW_H = 48
 
 
 class Ctx:
@@ -55,9 +55,14 @@ class Ctx:
         s = self.staff
         return Actor(self.m.user_id, s.role if s else None, s.active if s else False)
 
-    def record(self, event: str, **details: object) -> None:
+    def record(self, event: Event, **details: object) -> None:
         self.uow.repos.tickets.record(self.t.id, self.now, STAFF, self.m.user_id, event,
                                       dict(details))
+
+    async def move(self, transition: Transition, **details: object) -> None:
+        """Carry out a transition of the ticket, done by this staff member."""
+        await life.move(self.uow, self.desk, self.t, transition, STAFF, self.m.user_id,
+                        self.now, **details)
 
     def topic(self, key: str, reply: bool = False, **values: object) -> None:
         """Say something in the ticket's topic (or reply to the staff member's message)."""
@@ -165,7 +170,7 @@ async def message(uow: UnitOfWork, desk: Desk, m: StaffInbound) -> list[Effect]:
 
 
 async def _deny(c: Ctx, action: Action, d: Decision) -> list[Effect]:
-    c.record("denied", action=str(action), reason=d.reason)
+    c.record(Event.DENIED, action=str(action), reason=d.reason)
     values: dict[str, object] = {}
     if d.reason == "already_claimed" and c.t.assignee_id:
         holder = await c.uow.repos.staff.get(c.t.assignee_id)
@@ -182,14 +187,18 @@ async def _deny(c: Ctx, action: Action, d: Decision) -> list[Effect]:
 # ---- the actions ---------------------------------------------------------------------------
 
 async def _claim(c: Ctx) -> None:
-    if not await c.uow.repos.handoff.claim(c.t.id, c.m.user_id, c.now):
+    try:
+        change = lifecycle.apply(Transition.CLAIM, c.t.status)
+    except IllegalTransition:
+        change = None
+    # A conditional update, so that of two stewards pressing at once exactly one wins.
+    if change is None or not await c.uow.repos.handoff.claim(
+            c.t.id, c.m.user_id, c.now, from_statuses=lifecycle.allowed_from(Transition.CLAIM),
+            to_status=change.status):
         await _deny(c, Action.CLAIM, Decision(False, "already_claimed"))
         return
     await c.uow.session.refresh(c.t)
-    c.record("claimed")
-    c.record("status_changed", status=tk.ASSIGNED)
-    # The claim is the first response: its deadline is kept.
-    await c.uow.repos.timers.cancel(ticket_id=c.t.id, kinds=("first_response_due",))
+    await life.carry_out(c.uow, c.desk, c.t, change, STAFF, c.m.user_id, c.now)
     name = c.staff.name if c.staff else ""
     _tell_customer(c, "customer.claimed", name=name, ref=c.t.ref)
     await _refresh_card(c, rename=True)
@@ -197,11 +206,8 @@ async def _claim(c: Ctx) -> None:
 
 
 async def _release(c: Ctx) -> None:
-    if c.t.status == tk.WAITING_ON_CUSTOMER:
-        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
-    c.t.status = tk.transition(c.t.status, tk.OPEN)
-    c.t.assignee_id, c.t.updated_at = None, c.now
-    c.record("released")
+    await c.move(Transition.RELEASE)
+    c.t.assignee_id = None
     await _refresh_card(c, rename=True)
     c.done("staff.released")
 
@@ -261,10 +267,8 @@ async def _do_transfer(c: Ctx, reason: str, target_id: int | None) -> None:
         await _deny(c, Action.TRANSFER, Decision(False, "bad_target"))
         return
     before = c.t.assignee_id
-    if c.t.status == tk.OPEN:
-        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
-    c.t.assignee_id, c.t.updated_at = target.id, c.now
-    c.record("transferred", **{"from": before, "to": target.id, "reason": reason})
+    await c.move(Transition.TRANSFER, **{"from": before, "to": target.id, "reason": reason})
+    c.t.assignee_id = target.id
     _tell_customer(c, "customer.transferred", name=target.name, ref=c.t.ref)
     link = handoff.topic_link(c.m.chat_id, c.t.topic_id) or ""
     c.out.append(Say(target.id, "staff.dm.transferred", {"ref": c.t.ref, "reason": reason,
@@ -275,13 +279,8 @@ async def _do_transfer(c: Ctx, reason: str, target_id: int | None) -> None:
 
 
 async def _do_ask(c: Ctx, question: str, _target: int | None) -> None:
-    if c.t.status == tk.OPEN:
-        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
-    if c.t.status != tk.WAITING_ON_CUSTOMER:
-        c.t.status = tk.transition(c.t.status, tk.WAITING_ON_CUSTOMER)
-    c.t.updated_at = c.now
     c.uow.repos.tickets.add_message(c.t.id, c.now, "out", c.m.user_id, "text", question)
-    c.record("asked_customer", question=question)
+    await c.move(Transition.ASK, question=question)
     _tell_customer(c, "customer.question", name=c.staff.name if c.staff else "",
                    ref=c.t.ref, question=question)
     await _refresh_card(c)
@@ -289,43 +288,18 @@ async def _do_ask(c: Ctx, question: str, _target: int | None) -> None:
 
 
 async def _do_escalate(c: Ctx, reason: str, _target: int | None) -> None:
-    if c.t.escalation_level >= 3:
+    if c.t.escalation_level >= TOP_LEVEL:
         c.topic("staff.escalate_top", reply=True)
         return
-    c.t.escalation_level += 1
-    c.t.updated_at = c.now
-    c.record("escalated", level=c.t.escalation_level, reason=reason)
-    link = handoff.topic_link(c.m.chat_id, c.t.topic_id) or ""
-    for s in await _seniors(c, c.t.escalation_level):
-        c.out.append(Say(s.id, "staff.dm.escalated", {"ref": c.t.ref, "reason": reason,
-                                                       "link": link,
-                                                       "level": c.t.escalation_level},
-                         c.lang, ticket_id=c.t.id))
-    await _refresh_card(c)
-    c.topic("staff.escalated", level=c.t.escalation_level, reason=reason)
-
-
-async def _seniors(c: Ctx, level: int) -> list[Staff]:
-    """Who an escalation to `level` goes to: up the assignee's chain, else everyone there."""
-    people = {s.id: s for s in await c.uow.repos.staff.all() if s.active}
-    cur = people.get(c.t.assignee_id or c.m.user_id)
-    while cur is not None and cur.supervisor_id is not None:
-        cur = people.get(cur.supervisor_id)
-        if cur is not None and LEVELS.get(cur.role, 0) >= level and cur.id != c.t.about_staff_id:
-            return [cur]
-    return [s for s in people.values()
-            if LEVELS.get(s.role, 0) == level and s.id != c.t.about_staff_id]
+    c.out.extend(await escalation.escalate(
+        c.uow, c.desk, c.t, c.t.escalation_level + 1, EscalationCause.BY_STAFF, reason, STAFF,
+        c.m.user_id, c.now))
 
 
 async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
-    if c.t.status == tk.OPEN:
-        c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
-    c.t.status = tk.transition(c.t.status, tk.RESOLVED)
-    c.t.resolved_at = c.t.updated_at = c.now
     c.uow.repos.tickets.add_message(c.t.id, c.now, "out", c.m.user_id, "text", note)
-    c.record("resolved", note=note)
-    await c.uow.repos.timers.cancel(ticket_id=c.t.id,
-                                    kinds=("first_response_due", "reply_due"))
+    await c.move(Transition.RESOLVE, note=note)
+    c.t.resolved_at = c.now
     c.out.append(Say(c.t.customer_id, "customer.resolved",
                      {"ref": c.t.ref, "note": note}, c.t.language, ticket_id=c.t.id,
                      buttons=((Button("customer.btn.not_solved", "ns", c.t.id,
@@ -354,13 +328,11 @@ async def _about_target(c: Ctx) -> None:
     c.t.about_staff_id, c.t.updated_at = subject.id, c.now
     unassign = c.t.assignee_id == subject.id
     if unassign:  # nobody handles a complaint about themselves
-        if c.t.status == tk.WAITING_ON_CUSTOMER:
-            c.t.status = tk.transition(c.t.status, tk.ASSIGNED)
-        c.t.status = tk.transition(c.t.status, tk.OPEN)
+        await c.move(Transition.UNASSIGN)
         c.t.assignee_id = None
     r = handoff.route(c.t.category, None, subject.id, await handoff.roster(c.uow))
     c.t.escalation_level = max(c.t.escalation_level, r.level)
-    c.record("flagged_about_staff", staff_id=subject.id, notify=list(r.notify))
+    c.record(Event.FLAGGED_ABOUT_STAFF, staff_id=subject.id, notify=list(r.notify))
     link = handoff.topic_link(c.m.chat_id, c.t.topic_id) or ""
     for sid in r.notify:
         c.out.append(Say(sid, "staff.dm.about_staff", {"ref": c.t.ref, "link": link},
@@ -377,7 +349,7 @@ async def _relay(c: Ctx) -> None:
         reply_to = line.customer_message_id if line else None
     c.uow.repos.tickets.add_message(c.t.id, c.now, "out", m.user_id, m.kind, m.text, m.file_id,
                                     staff_message_id=m.message_id)
-    c.record("reply_sent", kind=m.kind)
+    c.record(Event.REPLY_SENT, kind=m.kind)
     c.t.updated_at = c.now
     c.out.append(Relay(c.t.customer_id, c.staff.name if c.staff else "", m.kind, m.text,
                        m.file_id, c.t.language, c.t.id,
@@ -387,7 +359,7 @@ async def _relay(c: Ctx) -> None:
 async def _note(c: Ctx, text: str | None) -> None:
     c.uow.repos.tickets.add_message(c.t.id, c.now, "note", c.m.user_id, c.m.kind, text,
                                     c.m.file_id, staff_message_id=c.m.message_id)
-    c.record("note", kind=c.m.kind)
+    c.record(Event.NOTE, kind=c.m.kind)
     c.topic("staff.note_recorded", reply=True)
 
 
@@ -424,26 +396,13 @@ def _tell_customer(c: Ctx, key: str, **values: object) -> None:
 
 async def _refresh_card(c: Ctx, rename: bool = False) -> None:
     """Edit the card (and, when the assignee changed, the topic name) to the current state."""
-    t = c.t
-    if t.staff_chat_id is None:
-        return
-    if t.card_message_id:
-        view = await handoff.card_view(c.uow, c.desk, t)
-        c.out.append(Card(t.staff_chat_id, view, c.lang, t.topic_id, t.card_message_id))
-    if t.topic_id and rename:
-        customer = await c.uow.repos.customers.get(t.customer_id)
-        who = await c.uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
-        name = handoff.topic_name(t, c.desk, customer.first_name if customer else "",
-                                  who.name if who else None)
-        c.out.append(Call(t.staff_chat_id, "editForumTopic",
-                          {"chat_id": t.staff_chat_id, "message_thread_id": t.topic_id,
-                           "name": name}, ticket_id=t.id))
+    c.out.extend(await escalation.refresh_card(c.uow, c.desk, c.t, rename))
 
 
 async def _show_phone(c: Ctx) -> None:
     """The customer's number, to the presser's private chat only, never the group; who saw it
     and when goes on the ticket's record (PROCESS.md §8)."""
-    c.record("phone_shown")
+    c.record(Event.PHONE_SHOWN)
     c.out.append(Say(c.m.user_id, "staff.phone_dm",
                      {"ref": c.t.ref, "name": c.t.contact_name, "phone": format_phone(c.t.phone)},
                      c.lang))
@@ -467,10 +426,9 @@ async def customer_wrote(uow: UnitOfWork, desk: Desk, t: Ticket,
                          messages: list[tuple[int, int | None]], now: datetime) -> list[Effect]:
     """The customer sent messages on a ticket: copy them into the topic; answer a question."""
     out: list[Effect] = []
-    if t.status == tk.WAITING_ON_CUSTOMER:
-        t.status = tk.transition(t.status, tk.ASSIGNED)
-        uow.repos.tickets.record(t.id, now, "customer", t.customer_id, "status_changed",
-                                 {"status": tk.ASSIGNED})
+    if t.status == Status.WAITING_ON_CUSTOMER:
+        await life.move(uow, desk, t, Transition.CUSTOMER_ANSWERED, ActorKind.CUSTOMER,
+                        t.customer_id, now)
     if t.staff_chat_id and (t.topic_id or t.card_message_id):
         for mid, answers in messages:
             # A reply to a steward's message stays a reply on the staff side too.
@@ -496,7 +454,7 @@ async def customer_edited(uow: UnitOfWork, desk: Desk, customer_id: int, message
     now = desk.clock.now()
     # The original line stays as it was; the new wording is added beside it.
     uow.repos.tickets.add_message(t.id, now, "in", customer_id, "edit", text)
-    uow.repos.tickets.record(t.id, now, "customer", customer_id, tk.CUSTOMER_EDITED,
+    uow.repos.tickets.record(t.id, now, ActorKind.CUSTOMER, customer_id, Event.CUSTOMER_EDITED,
                              {"message_id": message_id, "before": line.text, "after": text})
     if t.staff_chat_id and (t.topic_id or t.card_message_id):
         return [Say(t.staff_chat_id, "staff.customer_edited", {"text": text}, desk.staff_lang,
@@ -515,16 +473,15 @@ async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: i
     t = await uow.repos.tickets.get_for_customer(ticket_id, customer_id)
     if t is None:
         return "tickets.not_yours", {}, []
-    if t.status in tk.ACTIVE:
+    if t.status in lifecycle.ACTIVE:
         return "customer.not_solved_inactive", {"ref": t.ref}, []
-    if t.status != tk.RESOLVED or t.resolved_at is None:
+    if t.status != Status.RESOLVED or t.resolved_at is None:
         return "customer.not_solved_closed", {"ref": t.ref}, []
-    late = (now - t.resolved_at).total_seconds() > NOT_SOLVED_WINDOW_H * 3600
-    t.status = tk.transition(t.status, tk.OPEN)
-    t.assignee_id, t.resolved_at, t.updated_at = None, None, now
+    late = now - t.resolved_at > desk.not_solved_within
     t.repeat_count += 1
-    uow.repos.tickets.record(t.id, now, "customer", customer_id, "reopened",
-                             {"count": t.repeat_count, **({"late": True} if late else {})})
+    await life.move(uow, desk, t, Transition.REOPEN, ActorKind.CUSTOMER, customer_id, now,
+                    count=t.repeat_count, **({"late": True} if late else {}))
+    t.assignee_id, t.resolved_at = None, None
     out: list[Effect] = []
     if t.staff_chat_id:
         if t.topic_id:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.domain.access import LEVELS
+from bot.domain.lifecycle import ACTIVE, OPEN
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
-from bot.domain.ticket import OPEN
+from bot.domain.vocabulary import LEVELS, ActorKind, Event, Purpose, Status
 from bot.services import staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
@@ -16,11 +16,12 @@ from storage.models import Staff, Ticket
 from storage.repositories import OutboxRow
 from storage.uow import UnitOfWork
 
-TOPIC, CARD, TO_STAFF, TO_CUSTOMER, ANSWER = "topic", "card", "tms", "tmc", "answer"
+TOPIC, CARD, ANSWER = Purpose.TOPIC, Purpose.CARD, Purpose.ANSWER
+TO_STAFF, TO_CUSTOMER = Purpose.TO_STAFF, Purpose.TO_CUSTOMER
 # The card sent to a steward's private chat while the staff group cannot take it; a probe call.
-DM_CARD, PROBE = "dmcard", "probe"
+DM_CARD, PROBE = Purpose.DM_CARD, Purpose.PROBE
 DM_CARD_ACTION = "claim"  # the one action a private card offers: talking needs the topic
-SYSTEM = "system"
+SYSTEM = ActorKind.SYSTEM
 # Forum topic names are limited to 128 characters.
 TOPIC_NAME_MAX = 128
 
@@ -81,9 +82,9 @@ def card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ...]:
     def b(action: str) -> Button:
         return Button(f"staff.btn.{action}", action, ticket_id)
 
-    if status == "open":
+    if status == Status.OPEN:
         return ((b("claim"), b("transfer"), b("about")),)
-    if status in ("assigned", "waiting_on_customer"):
+    if status in ACTIVE:
         return ((b("ask"), b("resolve")), (b("transfer"), b("escalate"), b("release")),
                 (b("about"), b("phone")))
     return ()
@@ -103,14 +104,14 @@ async def dispatch(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> lis
     """Open the ticket's topic in its staff chat (the card follows once the topic exists)."""
     configured = desk.staff_chat_for(t.category)
     if configured is None:
-        uow.repos.tickets.record(t.id, now, SYSTEM, None, "not_dispatched",
+        uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.NOT_DISPATCHED,
                                  {"why": "no staff group configured"})
         return []
     chat_id = await staff_group.follow(uow, configured)  # the supergroup it became, if any
     t.staff_chat_id = chat_id
     r = route(t.category, area(t), t.about_staff_id, await roster(uow))
     t.escalation_level = max(t.escalation_level, r.level)
-    uow.repos.tickets.record(t.id, now, SYSTEM, None, "dispatched",
+    uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.DISPATCHED,
                              {"chat_id": chat_id, "notify": list(r.notify), "level": r.level})
     chat = await uow.repos.handoff.chat(chat_id)
     if chat.problem is not None:
@@ -162,9 +163,11 @@ async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
     link = topic_link(chat_id, thread_id)
     # Those who had the card by private message learn where the ticket is now.
     key = ("staff.dm.in_group_now" if await uow.repos.tickets.history(
-        t.id, frozenset({"staff_dm_fallback"})) else "staff.dm.new_ticket")
+        t.id, frozenset({Event.STAFF_DM_FALLBACK})) else "staff.dm.new_ticket")
     for s in staff:
-        out.append(Say(s.id, key, {"ref": t.ref, "link": link or ""},
+        out.append(Say(s.id, key, {"ref": t.ref, "link": link or "",
+                                   "due": desk.calendar.local(t.first_response_due)
+                                   if t.first_response_due else ""},
                        desk.staff_lang, ticket_id=t.id))
     return out
 
@@ -255,9 +258,9 @@ async def _unreachable(uow: UnitOfWork, desk: Desk, customer_id: int, reason: st
         return []  # staff are told once, not for every message that bounces
     customer.unreachable = True
     out: list[Effect] = []
-    for t in await uow.repos.handoff.active_of_customer(customer_id):
+    for t in await uow.repos.tickets.of_customer(customer_id, statuses=ACTIVE):
         t.unreachable = True
-        uow.repos.tickets.record(t.id, now, SYSTEM, None, "customer_unreachable",
+        uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.CUSTOMER_UNREACHABLE,
                                  {"reason": reason[:120]})
         if t.staff_chat_id:
             out.append(Say(t.staff_chat_id, "staff.unreachable", {"ref": t.ref},
@@ -277,11 +280,11 @@ async def to_dms(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int, reason: s
     """The staff group cannot take the ticket: its routed stewards and their supervisors get
     the card in a private message (once per ticket); it waits for the group's retry."""
     t.handoff_failed_at = now
-    events = await uow.repos.tickets.history(t.id, frozenset({"staff_dm_fallback"}))
+    events = await uow.repos.tickets.history(t.id, frozenset({Event.STAFF_DM_FALLBACK}))
     if events:
         return []  # told already; a failed retry says nothing new
     people = await _fallback_people(uow, t)
-    uow.repos.tickets.record(t.id, now, SYSTEM, None, "staff_dm_fallback",
+    uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.STAFF_DM_FALLBACK,
                              {"chat_id": chat_id, "reason": reason[:120],
                               "to": [s.id for s in people]})
     view = await card_view(uow, desk, t)

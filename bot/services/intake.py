@@ -27,6 +27,7 @@ from bot.domain.intake import (
     InvalidAnswer,
 )
 from bot.domain.phone import format_phone
+from bot.domain.vocabulary import TimerKind
 from bot.services import handoff, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
@@ -44,9 +45,8 @@ from bot.services.views import (
 from storage.models import Customer, IntakeDraft
 from storage.uow import UnitOfWork
 
-REMINDER = "intake_reminder"
-EXPIRY = "intake_expiry"
-LISTEN = "intake_listen"
+REMINDER, EXPIRY = TimerKind.INTAKE_REMINDER, TimerKind.INTAKE_EXPIRY
+LISTEN = TimerKind.INTAKE_LISTEN
 TIMER_KINDS = (REMINDER, EXPIRY, LISTEN)
 MAX_OUTCOME_TEXT = 500
 ATTACH = "attach"  # a draft step outside the form: which open ticket a message belongs to

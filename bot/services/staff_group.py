@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from bot.domain.vocabulary import TimerKind
 from storage.models import StaffChat
 from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-RETRY_TIMER = "staff_group_retry"
+RETRY_TIMER = TimerKind.STAFF_GROUP_RETRY
 # A group may be upgraded once, but an operator may chain ids by hand: never loop for ever.
 MAX_HOPS = 5
 FIRST_RETRY_S, MAX_RETRY_S = 60, 1800

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.domain.vocabulary import Purpose
+
 
 @dataclass(frozen=True)
 class Note:
@@ -50,7 +52,7 @@ class EarlierTicket:
 
 
 # The outbox purpose of the listening prompt: its "That's all" button moves to the newest one.
-LISTEN_PROMPT = "listen"
+LISTEN_PROMPT = Purpose.LISTEN_PROMPT
 
 
 @dataclass(frozen=True)

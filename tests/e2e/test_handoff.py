@@ -289,6 +289,8 @@ async def test_a_late_not_solved_goes_back_to_the_steward_with_the_history(
     async with staffdesk.db.uow() as uow:
         [reopened] = [h.details for h in await uow.repos.tickets.history(tk.id)
                       if h.event == "reopened"]
+    # Reopened late, and someone must take it up again within the first-response window.
+    assert reopened.pop("first_response_due") == now.first_response_due.isoformat()
     assert reopened == {"count": 1, "late": True}
     assert any(plain("zh_CN", "staff.reopened", ref=tk.ref) == m.get("text")
                for m in emu.sent(GROUP, message_thread_id=tk.topic_id))

@@ -1,4 +1,5 @@
-"""The ticket's status machine and references; the intake form's order; moments; abuse."""
+"""The ticket's references; the intake form's order; moments; abuse (the status machine is
+in test_lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,6 @@ from bot.domain import intake as f
 from bot.domain import ticket as tk
 from bot.domain.abuse import AbuseDetector
 from bot.domain.moments import WhenError, parse_when
-
-
-@pytest.mark.parametrize(("a", "b"), [
-    ("open", "assigned"), ("assigned", "waiting_on_customer"), ("waiting_on_customer",
-                                                                "assigned"),
-    ("assigned", "resolved"), ("resolved", "closed"), ("resolved", "open"), ("open",
-                                                                             "withdrawn")])
-def test_allowed_transitions(a: str, b: str) -> None:
-    assert tk.transition(a, b) == b
-
-
-@pytest.mark.parametrize(("a", "b"), [
-    ("open", "closed"), ("open", "resolved"), ("closed", "open"), ("withdrawn", "open"),
-    ("resolved", "assigned"), ("open", "open"), ("nonsense", "open")])
-def test_illegal_transitions_raise(a: str, b: str) -> None:
-    with pytest.raises(tk.IllegalTransition):
-        tk.transition(a, b)
-
-
-def test_every_status_is_in_the_table() -> None:
-    assert set(tk.TRANSITIONS) == set(tk.STATUSES)
-    assert all(targets <= set(tk.STATUSES) for targets in tk.TRANSITIONS.values())
 
 
 def test_reference_shape_and_typing() -> None:

@@ -1,0 +1,103 @@
+"""The escalation ladder: every escalation — by timer, by a steward, by urging, by triage — is
+carried out here, recorded with its cause, shown on the card and sent to that level.
+
+Levels (PROCESS.md §4): 1 supervisor (值班经理), 2 manager (管理中心总经理),
+3 committee (决策委员会). Each level reaches the people above the ticket's handlers on the
+roster and the chats and e-mail addresses configured for it in [escalation].
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.lifecycle import Transition
+from bot.domain.routing import escalation_targets, route
+from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Status
+from bot.i18n import t as text
+from bot.services import handoff, life
+from bot.services.desk import Desk
+from bot.services.staff_out import Button, Call, Card, Effect, Say
+from storage.models import Ticket
+from storage.uow import UnitOfWork
+
+
+def level_name(level: int, lang: str) -> str:
+    """A level as staff call it ("1 · 值班经理")."""
+    return f"{level} · {text(lang, f'levels.l{level}')}"
+
+
+def cause_text(cause: EscalationCause, lang: str, **values: object) -> str:
+    """Why a ticket went up, in the staff language (a staff member's own words for BY_STAFF)."""
+    return text(lang, f"escalation.cause.{cause}", **values)
+
+
+async def escalate(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, cause: EscalationCause,
+                   reason: str, actor: ActorKind, actor_id: int | None, now: datetime
+                   ) -> list[Effect]:
+    """Take the ticket up to `level` (capped at the committee) and tell that level.
+
+    [] when the ticket is already there: a level is told once, not once per cause.
+    """
+    level = min(level, TOP_LEVEL)
+    if level <= t.escalation_level:
+        return []
+    before = t.escalation_level
+    await life.move(uow, desk, t, Transition.ESCALATE, actor, actor_id, now,
+                    level=level, **{"from": before}, cause=str(cause), reason=reason)
+    t.escalation_level = level
+    return await notify_level(uow, desk, t, level, reason, actor_id)
+
+
+async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reason: str,
+                       actor_id: int | None = None) -> list[Effect]:
+    """Tell a level about the ticket: the people above its handlers, the level's chats, the
+    topic (with a Take over button while nobody has it) and the card."""
+    lang = desk.staff_lang
+    link = handoff.topic_link(t.staff_chat_id, t.topic_id) if t.staff_chat_id else None
+    values = {"ref": t.ref, "level": level_name(level, lang), "reason": reason,
+              "link": link or ""}
+    out: list[Effect] = []
+    for chat_id in await recipients(uow, t, level, actor_id) + tuple(
+            desk.ladder.contacts(level).chat_ids):
+        out.append(Say(chat_id, "staff.dm.escalated", values, lang, ticket_id=t.id))
+    if t.staff_chat_id is not None and (t.topic_id or t.card_message_id):
+        buttons = ((Button("staff.btn.take_over", "claim", t.id),),) \
+            if t.status == Status.OPEN else ()
+        out.append(Say(t.staff_chat_id, "staff.escalated", values, lang, thread_id=t.topic_id,
+                       ticket_id=t.id, buttons=buttons))
+    out.extend(await refresh_card(uow, desk, t))
+    return out
+
+
+async def recipients(uow: UnitOfWork, t: Ticket, level: int, actor_id: int | None
+                     ) -> tuple[int, ...]:
+    """Who on the roster an escalation to `level` goes to (never the one who escalated)."""
+    roster = await handoff.roster(uow)
+    if t.assignee_id is not None:
+        handlers: tuple[int, ...] = (t.assignee_id,)
+    else:
+        handlers = route(t.category, handoff.area(t), None, roster).notify
+        if actor_id is not None:
+            handlers += (actor_id,)
+    return tuple(i for i in escalation_targets(level, handlers, t.about_staff_id, roster)
+                 if i != actor_id)
+
+
+async def refresh_card(uow: UnitOfWork, desk: Desk, t: Ticket, rename: bool = False
+                       ) -> list[Effect]:
+    """Edit the card (and, when the assignee changed, the topic name) to the ticket's state."""
+    if t.staff_chat_id is None:
+        return []
+    out: list[Effect] = []
+    if t.card_message_id:
+        view = await handoff.card_view(uow, desk, t)
+        out.append(Card(t.staff_chat_id, view, desk.staff_lang, t.topic_id, t.card_message_id))
+    if t.topic_id and rename:
+        customer = await uow.repos.customers.get(t.customer_id)
+        who = await uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
+        name = handoff.topic_name(t, desk, customer.first_name if customer else "",
+                                  who.name if who else None)
+        out.append(Call(t.staff_chat_id, "editForumTopic",
+                        {"chat_id": t.staff_chat_id, "message_thread_id": t.topic_id,
+                         "name": name}, ticket_id=t.id))
+    return out
