@@ -127,9 +127,11 @@ class App:
         if is_sqlite(env.database_url):
             # One instance per SQLite file: whatever is leased was leased by this desk's
             # previous run, now dead, so its rows (an acknowledgement held behind a retry)
-            # go out now instead of a lease later. PostgreSQL instances wait for expiry.
+            # go out now instead of a lease later, and a timer it was running fires at start.
+            # PostgreSQL instances wait for expiry.
             async with self.db.uow() as uow:
                 await uow.repos.outbox.release_all_leases()
+                await uow.repos.timers.release_all_leases()
                 await uow.commit()
         self.db.on_outbox.append(self.sender.wake)
         self.scheduler = Scheduler(self.db, self.clock, timer_handlers(self.deps))

@@ -383,6 +383,23 @@ class TimerRepo(_Repo):
         """One timer."""
         return await self.session.get(Timer, timer_id)
 
+    async def finish(self, timer_id: int, lease_until: datetime, now: datetime) -> bool:
+        """Mark a timer done if it still shows this worker's lease; False when another worker
+        claimed it after that lease ran out (the caller must then roll back)."""
+        # Not conditional on status: a handler may cancel its own timer (intake expiry cancels
+        # the chat's intake timers), and that run still counts as done.
+        result = await self.session.execute(
+            update(Timer).where(Timer.id == timer_id, Timer.lease_until == lease_until)
+            .values(status="done", done_at=now, lease_until=None).returning(Timer.id)
+            .execution_options(synchronize_session=False))
+        return result.scalar_one_or_none() is not None
+
+    async def release_all_leases(self) -> None:
+        """End every lease: only for an instance that knows no other can hold any (SQLite)."""
+        await self.session.execute(
+            update(Timer).where(Timer.status == "pending", Timer.lease_until.is_not(None))
+            .values(lease_until=None))
+
     async def cancel(self, *, ticket_id: int | None = None, chat_id: int | None = None,
                      kinds: tuple[str, ...] = ()) -> None:
         """Cancel pending timers of a ticket or chat (optionally only some kinds)."""
