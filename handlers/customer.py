@@ -8,6 +8,7 @@ from telegram import Message, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot.domain import buttons
 from bot.domain.vocabulary import TimerKind
 from bot.i18n import language_for, t
 from bot.scheduler import TimerHandler
@@ -67,8 +68,9 @@ def parse_button(update: Update) -> Inbound | None:
     q, user = update.callback_query, update.effective_user
     if q is None or user is None or q.message is None or q.message.chat.type != ChatType.PRIVATE:
         return None
-    parsed = cb.parse(q.data)
-    action, arg = parsed if parsed else ("unknown", "")
+    press = buttons.decode(q.data)
+    ours = press is not None and press.side == buttons.Side.CUSTOMER
+    action, arg = (str(press.action), press.arg) if ours and press else ("unknown", "")
     return Inbound(chat_id=q.message.chat.id, user_id=user.id, first_name=user.first_name,
                    username=user.username, language_code=user.language_code, kind="button",
                    action=action, arg=arg, query_id=q.id)
@@ -133,7 +135,7 @@ async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def install(app: Application) -> None:  # type: ignore[type-arg]
     """Register the customer handlers."""
     private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
-    app.add_handler(CallbackQueryHandler(on_button, pattern=cb.PATTERN))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=cb.CUSTOMER_PATTERN))
     app.add_handler(MessageHandler(private, on_message))
     app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE,
                                    on_edit))

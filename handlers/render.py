@@ -7,13 +7,14 @@ import re
 from datetime import datetime
 from typing import Any
 
+from bot.domain import buttons
 from bot.domain import intake as steps
+from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import IntakeForm
 from bot.domain.phone import format_phone
 from bot.i18n import LANGUAGES, t
 from bot.services import views as v
 from bot.services.tickets import facts_text
-from handlers import callback_data as cb
 from handlers.split import CAPTION_LIMIT, TEXT_LIMIT, split_html, utf16_len, visible_len
 from storage.repositories import OutboxRepo
 
@@ -119,18 +120,18 @@ def not_understood(out: OutboxRepo, chat_id: int, lang: str) -> None:
 
 def button(text: str, action: str, arg: str | int = "") -> dict[str, Any]:
     """One inline button."""
-    return {"text": text, "callback_data": cb.make(action, arg)}
+    return {"text": text, "callback_data": buttons.customer(CA(action), arg)}
 
 
 def menu_keyboard(lang: str) -> Keyboard:
     """File a complaint · My tickets · Language."""
-    return [[button(t(lang, "menu.file"), cb.FILE)],
-            [button(t(lang, "menu.my_tickets"), cb.MINE), button(t(lang, "menu.language"),
-                                                                 cb.LANG)]]
+    return [[button(t(lang, "menu.file"), CA.FILE)],
+            [button(t(lang, "menu.my_tickets"), CA.MINE), button(t(lang, "menu.language"),
+                                                                 CA.LANG)]]
 
 
 def _nav(lang: str) -> list[dict[str, Any]]:
-    return [button(t(lang, "button.back"), cb.BACK), button(t(lang, "button.cancel"), cb.CANCEL)]
+    return [button(t(lang, "button.back"), CA.BACK), button(t(lang, "button.cancel"), CA.CANCEL)]
 
 
 def _pairs(buttons: list[dict[str, Any]]) -> Keyboard:
@@ -168,7 +169,7 @@ def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
             greeting(out, chat_id, lang, view.first_name, view.resume)
         elif isinstance(view, v.Languages):
             send_text(out, chat_id, t(lang, "language.ask"), keyboard=[
-                [button(t(code, "language.name"), cb.SET_LANG, code) for code in LANGUAGES]])
+                [button(t(code, "language.name"), CA.SET_LANG, code) for code in LANGUAGES]])
         elif isinstance(view, v.Prompt):
             text, markup = prompt(lang, view, form)
             # The listening prompt is remembered so its button can move to the next one.
@@ -186,7 +187,7 @@ def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
             _ticket_detail(out, chat_id, lang, view, form)
         elif isinstance(view, v.ChooseTicket):
             send_text(out, chat_id, t(lang, "tickets.choose"), keyboard=[
-                [button(_row_label(lang, row, form), cb.ATTACH, row.id)]
+                [button(_row_label(lang, row, form), CA.ATTACH, row.id)]
                 for row in view.tickets[:10]])
 
 
@@ -244,38 +245,38 @@ def _question(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, Keyboard]:
     if step == steps.CATEGORY:
         return _category_question(lang, a, form, nav)
     if step == steps.FACTS:
-        return t(lang, _listening_key(p)), [[button(t(lang, "intake.facts.done"), cb.DONE)], nav]
+        return t(lang, _listening_key(p)), [[button(t(lang, "intake.facts.done"), CA.DONE)], nav]
     if step == steps.OUTCOME:
         return t(lang, "intake.outcome.ask"), [*_pairs(
-            [button(t(lang, f"outcome.{o}"), cb.OUTCOME, o) for o in steps.OUTCOMES]), nav]
+            [button(t(lang, f"outcome.{o}"), CA.OUTCOME, o) for o in steps.OUTCOMES]), nav]
     if step == steps.OUTCOME_TEXT:
         return t(lang, "intake.outcome.ask_text"), [nav]
     if step == steps.ABOUT:
         return t(lang, "intake.about.ask"), [
-            [button(t(lang, f"intake.about.{x}"), cb.ABOUT, x) for x in steps.ABOUT_CHOICES], nav]
+            [button(t(lang, f"intake.about.{x}"), CA.ABOUT, x) for x in steps.ABOUT_CHOICES], nav]
     if step == steps.ABOUT_TEXT:
         return t(lang, "intake.about.ask_text"), [nav]
     if step == steps.NAME:
         rows = [[button(t(lang, "intake.name.use_profile", name=p.first_name[:40]),
-                        cb.PROFILE_NAME)]] if p.first_name.strip() else []
+                        CA.PROFILE_NAME)]] if p.first_name.strip() else []
         return t(lang, "intake.name.ask"), [*rows, nav]
     if step == steps.PHONE:
         return t(lang, "intake.phone.ask"), []
     if step == steps.PREVIOUS:
         rows = [[button(_row_label(lang, v.TicketRow(e.id, e.ref, e.category, "", None, False),
-                                   form), cb.PREVIOUS, e.id)] for e in p.earlier]
-        rows.append([button(t(lang, "intake.previous.else"), cb.PREVIOUS, "else"),
-                     button(t(lang, "intake.previous.no"), cb.PREVIOUS, "no")])
+                                   form), CA.PREVIOUS, e.id)] for e in p.earlier]
+        rows.append([button(t(lang, "intake.previous.else"), CA.PREVIOUS, "else"),
+                     button(t(lang, "intake.previous.no"), CA.PREVIOUS, "no")])
         key = "intake.previous.ask_pick" if p.earlier else "intake.previous.ask"
         return t(lang, key), [*rows, nav]
     if step == steps.CONFIRM:
         return summary(lang, a, form), [
-            [button(t(lang, "intake.confirm.ok"), cb.CONFIRM)],
-            [button(t(lang, "intake.confirm.change"), cb.CHANGE),
-             button(t(lang, "button.cancel"), cb.CANCEL)]]
+            [button(t(lang, "intake.confirm.ok"), CA.CONFIRM)],
+            [button(t(lang, "intake.confirm.change"), CA.CHANGE),
+             button(t(lang, "button.cancel"), CA.CANCEL)]]
     if step == steps.CHANGE:
         return t(lang, "intake.change.ask"), [
-            *_pairs([button(field_label(lang, s, a, form), cb.FIELD, s)
+            *_pairs([button(field_label(lang, s, a, form), CA.FIELD, s)
                      for s in form.changeable(a)]), [_nav(lang)[0]]]
     f = form.field(a, step)
     if f is None:  # a step the configuration no longer has: start the form over
@@ -283,7 +284,7 @@ def _question(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, Keyboard]:
     name = esc(f.names.get(lang, f.key))
     if f.type == "choice":
         return t(lang, "intake.field.ask_choice", field=name), [
-            *_pairs([button(o.get(lang, "?"), cb.OPTION, i) for i, o in enumerate(f.options)]),
+            *_pairs([button(o.get(lang, "?"), CA.OPTION, i) for i, o in enumerate(f.options)]),
             nav]
     return t(lang, f"intake.field.ask_{f.type}", field=name), [nav]
 
@@ -306,13 +307,13 @@ def _category_question(lang: str, a: dict[str, Any], form: IntakeForm,
     if suggested is not None:
         name = suggested.names.get(lang, suggested.key)
         return t(lang, "intake.category.suggest", category=esc(name)), [
-            [button(t(lang, "intake.category.yes", category=name[:40]), cb.CATEGORY,
+            [button(t(lang, "intake.category.yes", category=name[:40]), CA.CATEGORY,
                     suggested.key)],
-            [button(t(lang, "intake.category.others"), cb.CATEGORIES)], nav]
+            [button(t(lang, "intake.category.others"), CA.CATEGORIES)], nav]
     likely = form.likely(story)
     ordered = [*likely, *(c for c in form.categories if c not in likely)]
     return t(lang, "intake.category.ask"), [*_pairs(
-        [button(c.names.get(lang, c.key), cb.CATEGORY, c.key) for c in ordered]), nav]
+        [button(c.names.get(lang, c.key), CA.CATEGORY, c.key) for c in ordered]), nav]
 
 
 def field_label(lang: str, step: str, a: dict[str, Any], form: IntakeForm) -> str:
@@ -389,9 +390,9 @@ def _ticket_list(out: OutboxRepo, chat_id: int, lang: str, view: v.TicketList,
     body = "\n\n".join(_status_line(lang, r, form) for r in rows)
     keyboard: Keyboard = []
     for r in rows:
-        line = [button(t(lang, "tickets.show", ref=r.ref), cb.SHOW, r.id)]
+        line = [button(t(lang, "tickets.show", ref=r.ref), CA.SHOW, r.id)]
         if r.active:
-            line.append(button(t(lang, "tickets.urge"), cb.URGE, r.id))
+            line.append(button(t(lang, "tickets.urge"), CA.URGE, r.id))
         keyboard.append(line)
     send_text(out, chat_id, t(lang, "tickets.list", body=body), keyboard=keyboard)
 
@@ -404,6 +405,6 @@ def _ticket_detail(out: OutboxRepo, chat_id: int, lang: str, view: v.TicketDetai
     frame = t(lang, "tickets.detail", line=_status_line(lang, view.row, form), facts=_SLOT,
               history=history)
     text = _fill(frame, view.facts)
-    keyboard = [[button(t(lang, "tickets.urge"), cb.URGE, view.row.id)]] if view.row.active \
+    keyboard = [[button(t(lang, "tickets.urge"), CA.URGE, view.row.id)]] if view.row.active \
         else None
     send_text(out, chat_id, text, keyboard=keyboard)

@@ -7,34 +7,16 @@ import re
 from datetime import datetime
 from typing import Any
 
+from bot.domain import buttons
+from bot.domain.buttons import CustomerAction, StaffAction
 from bot.i18n import t
 from bot.services import handoff
 from bot.services import staff_out as so
-from handlers import callback_data as cb
 from handlers.render import clip, esc, send_media, send_text, thread_and_reply, when
 from handlers.split import TEXT_LIMIT, split_html, visible_len
 from storage.repositories import OutboxRepo
 
 _TAG = re.compile(r"<[^>]+>")
-STAFF_PREFIX = "s"
-PATTERN = r"^s:"
-
-
-def staff_data(action: str, ticket_id: int, arg: str = "") -> str:
-    """Callback data of a staff button: "s:<action>:<ticket>[:<arg>]" (well under 64 bytes)."""
-    return f"{STAFF_PREFIX}:{action}:{ticket_id}" + (f":{arg}" if arg else "")
-
-
-def parse_staff_data(data: str | None) -> tuple[str, int, str] | None:
-    """Decode a staff button; None when it is not one."""
-    if not data or not data.startswith(STAFF_PREFIX + ":") or len(data.encode()) > 64:
-        return None
-    parts = data.split(":", 3)
-    if len(parts) < 3 or not parts[2].isdigit():
-        return None
-    return parts[1], int(parts[2]), parts[3] if len(parts) > 3 else ""
-
-
 def render(out: OutboxRepo, effects: list[so.Effect]) -> None:
     """Queue every effect, in order."""
     for e in effects:
@@ -78,8 +60,8 @@ def _keyboard(e_lang: str, rows: tuple[tuple[so.Button, ...], ...]) -> list[list
         line = []
         for b in row:
             label = b.label if b.label is not None else t(e_lang, b.label_key)
-            data = (cb.make(b.action, b.ticket_id) if b.for_customer
-                    else staff_data(b.action, b.ticket_id, b.arg))
+            data = (buttons.customer(CustomerAction(b.action), b.ticket_id) if b.for_customer
+                    else buttons.staff(StaffAction(b.action), b.ticket_id, b.arg))
             line.append({"text": label[:64], "callback_data": data})
         kb.append(line)
     return kb

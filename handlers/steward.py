@@ -10,6 +10,7 @@ from telegram import Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot import bot_api
+from bot.domain import buttons
 from bot.domain.vocabulary import TimerKind
 from bot.outbox import SentHook
 from bot.scheduler import TimerHandler
@@ -18,6 +19,7 @@ from bot.services import deadlines, group_recovery, handling, handoff, roster
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import Effect, Say
+from handlers import callback_data as cb
 from handlers import staff_render
 from handlers.deps import deps
 from storage.models import Timer
@@ -78,8 +80,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     q = update.callback_query
     if q is None or q.message is None:
         return
-    parsed = staff_render.parse_staff_data(q.data)
-    action, ticket_id, arg = parsed if parsed else ("?", 0, "")
+    press = buttons.decode(q.data)
+    ours = press is not None and press.side == buttons.Side.STAFF
+    action, ticket_id, arg = ((str(press.action or "?"), press.ticket_id or 0, press.arg)
+                              if ours and press else ("?", 0, ""))
     m = StaffInbound(user_id=q.from_user.id, name=q.from_user.full_name,
                      chat_id=q.message.chat.id, kind="button", action=action,
                      ticket_id=ticket_id, arg=arg, query_id=q.id,
@@ -159,6 +163,6 @@ def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
 
 def install(app: Application) -> None:  # type: ignore[type-arg]
     """Register the staff handlers (group chats; staff buttons)."""
-    app.add_handler(CallbackQueryHandler(on_button, pattern=staff_render.PATTERN))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=cb.STAFF_PATTERN))
     app.add_handler(MessageHandler(filters.ChatType.GROUPS & filters.UpdateType.MESSAGE,
                                    on_group_message))

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from bot.domain import lifecycle
 from bot.domain import ticket as tk
+from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import CONFIRM, FACTS, PHONE, record_edit
 from bot.i18n import LANGUAGES
 from bot.i18n import t as text
@@ -34,8 +35,9 @@ from storage.models import IntakeDraft, Timer
 from storage.uow import UnitOfWork
 
 NOT_YOURS = "tickets.not_yours"
-_INTAKE_ACTIONS = frozenset({"back", "cat", "cats", "done", "out", "opt", "abt", "pname", "prev",
-                             "ok", "chg", "f"})
+_INTAKE_ACTIONS = frozenset({CA.BACK, CA.CATEGORY, CA.CATEGORIES, CA.DONE, CA.OUTCOME, CA.OPTION,
+                             CA.ABOUT, CA.PROFILE_NAME, CA.PREVIOUS, CA.CONFIRM, CA.CHANGE,
+                             CA.FIELD})
 
 
 async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:
@@ -91,25 +93,25 @@ async def _show_ref(c: Turn, typed: str) -> None:
 
 async def _button(c: Turn) -> None:
     action, arg = c.m.action, c.m.arg
-    if action == "file":
+    if action == CA.FILE:
         await intake.begin(c)
-    elif action == "mine":
+    elif action == CA.MINE:
         c.reply.add(TicketList(await tickets.list_for(c.uow, c.desk, c.customer.id)))
-    elif action == "lang":
+    elif action == CA.LANG:
         c.reply.add(Languages())
-    elif action == "setlang" and arg in LANGUAGES:
+    elif action == CA.SET_LANG and arg in LANGUAGES:
         await _set_language(c, arg)
-    elif action in ("t", "u") and arg.isdigit():
+    elif action in (CA.SHOW, CA.URGE) and arg.isdigit():
         await _ticket_button(c, action, int(arg))
-    elif action == "to" and arg.isdigit() and c.draft is not None and c.draft.step == ATTACH:
+    elif action == CA.ATTACH and arg.isdigit() and c.draft is not None and c.draft.step == ATTACH:
         await _attach_to(c, int(arg))
-    elif action == "ns" and arg.isdigit():
+    elif action == CA.NOT_SOLVED and arg.isdigit():
         key, values, effects = await handling.not_solved(c.uow, c.desk, c.customer.id, int(arg))
         if key == NOT_YOURS:
             await tickets.foreign_button(c.uow, int(arg), c.customer.id, action, c.now)
         c.reply.add(Note(key, values))
         c.reply.staff += effects
-    elif action == "cancel":
+    elif action == CA.CANCEL:
         await intake.cancel(c)
     elif action in _INTAKE_ACTIONS and _in_intake(c.draft):
         await intake.on_button(c)
@@ -134,7 +136,7 @@ async def _ticket_button(c: Turn, action: str, ticket_id: int) -> None:
     if t is None:
         await _not_yours(c, action, ticket_id)
         return
-    if action == "t":
+    if action == CA.SHOW:
         c.reply.add(await tickets.detail(c.uow, c.desk, t))
     elif t.status not in lifecycle.ACTIVE:
         c.reply.add(Note("urge.not_active", {"ref": t.ref}))
@@ -153,7 +155,7 @@ async def _attach_to(c: Turn, ticket_id: int) -> None:
     assert c.draft is not None
     t = await c.uow.repos.tickets.get_for_customer(ticket_id, c.customer.id)
     if t is None or t.status not in lifecycle.ACTIVE:
-        await _not_yours(c, "to", ticket_id)
+        await _not_yours(c, CA.ATTACH, ticket_id)
         return
     pending = c.draft.answers.get("pending") or []
     tickets.add_message(c.uow, c.desk, t, pending, c.customer.id)

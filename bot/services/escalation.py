@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.buttons import StaffAction
 from bot.domain.lifecycle import Transition
 from bot.domain.routing import escalation_targets, route
 from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Status
@@ -61,7 +62,7 @@ async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reaso
             desk.ladder.contacts(level).chat_ids):
         out.append(Say(chat_id, "staff.dm.escalated", values, lang, ticket_id=t.id))
     if t.staff_chat_id is not None and (t.topic_id or t.card_message_id):
-        buttons = ((Button("staff.btn.take_over", "claim", t.id),),) \
+        buttons = ((Button("staff.btn.take_over", StaffAction.CLAIM, t.id),),) \
             if t.status == Status.OPEN else ()
         out.append(Say(t.staff_chat_id, "staff.escalated", values, lang, thread_id=t.topic_id,
                        ticket_id=t.id, buttons=buttons))

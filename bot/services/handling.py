@@ -6,10 +6,12 @@ whatever chat the button was pressed in and whatever its callback data says.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot.domain import lifecycle
 from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, authorize
+from bot.domain.buttons import CustomerAction, StaffAction
 from bot.domain.lifecycle import IllegalTransition, Transition
 from bot.domain.phone import format_phone
 from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event, Status
@@ -33,9 +35,13 @@ from storage.uow import UnitOfWork
 STAFF, SYSTEM = ActorKind.STAFF, ActorKind.SYSTEM
 TEXT_ACTIONS = {"ask": Action.ASK_CUSTOMER, "escalate": Action.ESCALATE,
                 "resolve": Action.RESOLVE, "transfer": Action.TRANSFER}
-BUTTONS = {"claim": Action.CLAIM, "release": Action.RELEASE, "transfer": Action.TRANSFER,
-           "tt": Action.TRANSFER, "about": Action.FLAG_ABOUT_STAFF,
-           "ab": Action.FLAG_ABOUT_STAFF, "phone": Action.SHOW_PHONE, **TEXT_ACTIONS}
+SA = StaffAction
+# Keyed by the button's action as it arrives (a StrEnum member is its string).
+BUTTONS: dict[str, Action] = {
+           SA.CLAIM: Action.CLAIM, SA.RELEASE: Action.RELEASE, SA.TRANSFER: Action.TRANSFER,
+           SA.TRANSFER_TO: Action.TRANSFER, SA.ABOUT: Action.FLAG_ABOUT_STAFF,
+           SA.ABOUT_WHO: Action.FLAG_ABOUT_STAFF, SA.PHONE: Action.SHOW_PHONE,
+           SA.ASK: Action.ASK_CUSTOMER, SA.ESCALATE: Action.ESCALATE, SA.RESOLVE: Action.RESOLVE}
 COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
             "release": Action.RELEASE, **TEXT_ACTIONS}
 
@@ -216,7 +222,7 @@ async def _transfer_menu(c: Ctx) -> None:
     people = [s for s in await c.uow.repos.staff.all()
               if s.active and s.id not in (c.m.user_id, c.t.about_staff_id)
               and LEVELS.get(s.role, 0) <= 3][:20]
-    rows = tuple((Button("", "tt", c.t.id, str(s.id), label=f"{s.name} ({s.role})"),)
+    rows = tuple((Button("", SA.TRANSFER_TO, c.t.id, str(s.id), label=f"{s.name} ({s.role})"),)
                  for s in people)
     c.out.append(Say(c.m.chat_id, "staff.pick_transfer", {"ref": c.t.ref}, c.lang,
                      thread_id=c.m.thread_id, buttons=rows, ticket_id=c.t.id))
@@ -302,7 +308,7 @@ async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
     c.t.resolved_at = c.now
     c.out.append(Say(c.t.customer_id, "customer.resolved",
                      {"ref": c.t.ref, "note": note}, c.t.language, ticket_id=c.t.id,
-                     buttons=((Button("customer.btn.not_solved", "ns", c.t.id,
+                     buttons=((Button("customer.btn.not_solved", CustomerAction.NOT_SOLVED, c.t.id,
                                        for_customer=True),),)))
     await _refresh_card(c)
     if c.t.topic_id:
@@ -314,7 +320,7 @@ async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
 
 async def _about_menu(c: Ctx) -> None:
     people = [s for s in await c.uow.repos.staff.all() if s.active][:20]
-    rows = tuple((Button("", "ab", c.t.id, str(s.id), label=s.name),) for s in people)
+    rows = tuple((Button("", SA.ABOUT_WHO, c.t.id, str(s.id), label=s.name),) for s in people)
     c.out.append(Say(c.m.chat_id, "staff.pick_about", {"ref": c.t.ref}, c.lang,
                      thread_id=c.m.thread_id, buttons=rows, ticket_id=c.t.id))
     c.done("staff.pick_shown")
@@ -409,10 +415,11 @@ async def _show_phone(c: Ctx) -> None:
     c.done("staff.phone_sent")
 
 
-_BUTTON_RUN = {"claim": _claim, "release": _release, "transfer": _transfer_menu,
-               "tt": _transfer_target, "about": _about_menu, "ab": _about_target,
-               "ask": _prompt, "escalate": _prompt, "resolve": _prompt,
-               "phone": _show_phone}
+_BUTTON_RUN: dict[str, Callable[[Ctx], Awaitable[None]]] = {
+               SA.CLAIM: _claim, SA.RELEASE: _release, SA.TRANSFER: _transfer_menu,
+               SA.TRANSFER_TO: _transfer_target, SA.ABOUT: _about_menu,
+               SA.ABOUT_WHO: _about_target, SA.ASK: _prompt, SA.ESCALATE: _prompt,
+               SA.RESOLVE: _prompt, SA.PHONE: _show_phone}
 _COMMAND_RUN = {"note": _note_command, "history": _history, "claim": _claim,
                 "release": _release, "ask": _text_command, "escalate": _text_command,
                 "resolve": _text_command, "transfer": _text_command}

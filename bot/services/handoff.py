@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.domain.buttons import StaffAction
 from bot.domain.lifecycle import ACTIVE, OPEN
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
@@ -20,7 +21,8 @@ TOPIC, CARD, ANSWER = Purpose.TOPIC, Purpose.CARD, Purpose.ANSWER
 TO_STAFF, TO_CUSTOMER = Purpose.TO_STAFF, Purpose.TO_CUSTOMER
 # The card sent to a steward's private chat while the staff group cannot take it; a probe call.
 DM_CARD, PROBE = Purpose.DM_CARD, Purpose.PROBE
-DM_CARD_ACTION = "claim"  # the one action a private card offers: talking needs the topic
+# The one action a private card offers: talking needs the topic.
+DM_CARD_ACTION = StaffAction.CLAIM
 SYSTEM = ActorKind.SYSTEM
 # Forum topic names are limited to 128 characters.
 TOPIC_NAME_MAX = 128
@@ -79,14 +81,15 @@ def dm_card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ..
 
 def card_buttons(ticket_id: int, status: str) -> tuple[tuple[Button, ...], ...]:
     """Claim · Transfer · About a staff member before a claim; the handling actions after."""
-    def b(action: str) -> Button:
+    def b(action: StaffAction) -> Button:
         return Button(f"staff.btn.{action}", action, ticket_id)
 
+    a = StaffAction
     if status == Status.OPEN:
-        return ((b("claim"), b("transfer"), b("about")),)
+        return ((b(a.CLAIM), b(a.TRANSFER), b(a.ABOUT)),)
     if status in ACTIVE:
-        return ((b("ask"), b("resolve")), (b("transfer"), b("escalate"), b("release")),
-                (b("about"), b("phone")))
+        return ((b(a.ASK), b(a.RESOLVE)), (b(a.TRANSFER), b(a.ESCALATE), b(a.RELEASE)),
+                (b(a.ABOUT), b(a.PHONE)))
     return ()
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import intake as form_rules
+from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import (
     ABOUT,
     ABOUT_CHOICES,
@@ -371,15 +372,15 @@ async def on_button(c: Turn) -> None:
     assert c.draft is not None
     c.answers = copy.deepcopy(c.draft.answers)
     action, arg, step, a, form = c.m.action, c.m.arg, c.step, c.answers, c.desk.form
-    if action == "back":
+    if action == CA.BACK:
         await back(c)
-    elif action == "cat" and step == CATEGORY and form.category(arg):
+    elif action == CA.CATEGORY and step == CATEGORY and form.category(arg):
         await _set_category(c, arg)
-    elif action == "cats" and step == CATEGORY:
+    elif action == CA.CATEGORIES and step == CATEGORY:
         a["all_categories"] = True
         save(c, CATEGORY)
         await prompt(c, CATEGORY)
-    elif action == "done" and step == FACTS:
+    elif action == CA.DONE and step == FACTS:
         if not a.get("facts"):
             await prompt(c, FACTS, "no_facts")
             return
@@ -387,7 +388,7 @@ async def on_button(c: Turn) -> None:
         for k in ("facts_rewrite", "unheard", "listen_due"):
             a.pop(k, None)
         await advance(c, FACTS)
-    elif action == "out" and step in (OUTCOME, OUTCOME_TEXT) and arg in OUTCOMES:
+    elif action == CA.OUTCOME and step in (OUTCOME, OUTCOME_TEXT) and arg in OUTCOMES:
         if arg == "other":
             save(c, OUTCOME_TEXT)
             await prompt(c, OUTCOME_TEXT)
@@ -395,14 +396,14 @@ async def on_button(c: Turn) -> None:
         a["outcome"] = arg
         a.pop("outcome_text", None)
         await advance(c, OUTCOME)
-    elif action == "opt" and (f := form.field(a, step)) is not None and arg.isdigit():
+    elif action == CA.OPTION and (f := form.field(a, step)) is not None and arg.isdigit():
         try:
             a.setdefault("extra", {})[f.key] = form_rules.choice(f, int(arg))
         except InvalidAnswer as exc:
             await prompt(c, step, exc.reason)
             return
         await advance(c, step)
-    elif action == "abt" and step in (ABOUT, ABOUT_TEXT) and arg in ABOUT_CHOICES:
+    elif action == CA.ABOUT and step in (ABOUT, ABOUT_TEXT) and arg in ABOUT_CHOICES:
         if arg == "yes":
             save(c, ABOUT_TEXT)
             await prompt(c, ABOUT_TEXT)
@@ -410,21 +411,21 @@ async def on_button(c: Turn) -> None:
         a[ABOUT] = "no"
         a.pop(ABOUT_TEXT, None)
         await advance(c, ABOUT)
-    elif action == "pname" and step == NAME:
+    elif action == CA.PROFILE_NAME and step == NAME:
         try:
             a[NAME] = form_rules.short_text(c.m.first_name)
         except InvalidAnswer as exc:
             await prompt(c, step, exc.reason)
             return
         await advance(c, NAME)
-    elif action == "prev" and step == PREVIOUS:
+    elif action == CA.PREVIOUS and step == PREVIOUS:
         await _previous(c, arg)
-    elif action == "ok" and step == CONFIRM:
+    elif action == CA.CONFIRM and step == CONFIRM:
         await confirm(c)
-    elif action == "chg" and step == CONFIRM:
+    elif action == CA.CHANGE and step == CONFIRM:
         save(c, CHANGE)
         await prompt(c, CHANGE)
-    elif action == "f" and step == CHANGE and arg in form.changeable(a):
+    elif action == CA.FIELD and step == CHANGE and arg in form.changeable(a):
         a["editing"] = True
         if arg == FACTS:
             a["facts_rewrite"] = True
