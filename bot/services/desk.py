@@ -30,6 +30,8 @@ class Desk:
     staff_group_id: int | None = None
     category_groups: tuple[tuple[str, int], ...] = ()
     staff_lang: str = "zh_CN"
+    # [email] is configured: escalations may queue e-mail (uow.repos.mail.add); off, they do not.
+    mail_enabled: bool = False
 
     def staff_chat_for(self, category: str) -> int | None:
         """The staff group a category's tickets go to (its own, or the default)."""
@@ -68,4 +70,5 @@ class Desk:
             category_groups=tuple((c.key, c.staff_group_id) for c in f.categories
                                   if c.staff_group_id is not None),
             staff_lang=f.default_language,
+            mail_enabled=f.email is not None,
         )
