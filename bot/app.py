@@ -21,6 +21,7 @@ from bot.bot_api import ApiError, ApiUnavailable, BotApi
 from bot.clock import Clock
 from bot.config import Config, ConfigError
 from bot.inbox import ALLOWED_UPDATES, InboxWorker, Poller
+from bot.mailer import Mailer, SmtpSettings
 from bot.metrics import Metrics
 from bot.outbox import Sender
 from bot.ratelimit import RateLimiter
@@ -82,6 +83,7 @@ class App:
     sender: Sender = field(init=False)
     api: BotApi = field(init=False)
     scheduler: Scheduler = field(init=False)
+    mailer: Mailer | None = field(default=None, init=False)  # None: e-mail is off
     deps: Deps = field(init=False)
     metrics: Metrics = field(default_factory=Metrics, init=False)
     web_port: int | None = field(default=None, init=False)
@@ -140,6 +142,7 @@ class App:
                                   on_parked=customer.on_parked)
         self.supervisor = Supervisor(self.metrics)
         self._supervise("scheduler", self.scheduler, self.scheduler.run)
+        await self._start_mailer()
         tg = self.config.file.telegram
         self._secret = tg.webhook_secret or (secrets.token_urlsafe(32) if tg.webhook_url else None)
         await self._start_web(self._secret)
@@ -147,6 +150,24 @@ class App:
         # does not, keep trying in the background with capped backoff.
         if not await self._connect_once(attempt=1, wait=1.0):
             self._connector = asyncio.create_task(self._connect_with_backoff(), name="telegram")
+
+    async def _start_mailer(self) -> None:
+        """E-mail needs no Telegram: it starts with the scheduler, or says once that it is off."""
+        smtp = SmtpSettings.from_config(self.config)
+        if smtp is None:
+            log.info("e-mail is off: no [email] section in the configuration")
+            return
+        if is_sqlite(self.config.env.database_url):
+            async with self.db.uow() as uow:  # one instance per file: the leases were ours
+                await uow.repos.mail.release_leases()
+                await uow.commit()
+        self.mailer = Mailer(self.db, self.clock, smtp, metrics=self.metrics,
+                             on_problem=steward.mail_hooks(self.deps.desk))
+        self.db.on_mail.append(self.mailer.wake)
+        log.info("e-mail via %s:%d (%s)", smtp.host, smtp.port, smtp.security)
+        # A send may wait `timeout` at each SMTP step: that is not a stall.
+        self._supervise("mailer", self.mailer, self.mailer.run,
+                        stall_after=STALL_AFTER_S + 6 * smtp.timeout)
 
     async def _connect_once(self, attempt: int, wait: float) -> bool:
         """The first Bot API calls; True once they answered and every loop is serving."""
@@ -270,6 +291,9 @@ class App:
                     await self.sender.finish(left())
             self.scheduler.stop()
             await sup.wait("scheduler", left())
+            if self.mailer is not None:
+                self.mailer.stop()
+                await sup.wait("mailer", left())
             await sup.cancel_all()
         if self._runner is not None:
             await self._runner.cleanup()

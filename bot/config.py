@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.chain import check_cycles
 from bot.domain.durations import Duration, parse_duration
+from bot.domain.mail import address
 
 ROLES = ("steward", "supervisor", "manager", "committee", "admin")
 Role = Literal["steward", "supervisor", "manager", "committee", "admin"]
@@ -36,6 +45,8 @@ def _duration(v: Any) -> Duration:
 
 
 DurationField = Annotated[Any, AfterValidator(_duration)]
+# An e-mail address in the configuration (also for the ladder's To and CC lists).
+EmailAddress = Annotated[str, AfterValidator(address)]
 
 
 def _pause(v: Any) -> Duration:
@@ -101,6 +112,18 @@ class WebSection(_Strict):
     webhook_path: str = "/telegram/webhook"
 
 
+class EmailSection(_Strict):
+    """[email] the SMTP server escalation e-mail goes through; without it e-mail is off."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(587, ge=1, le=65535)
+    # starttls: plain connect, then upgrade (port 587); tls: TLS from the start (port 465);
+    # none: unencrypted (a relay on this machine, and tests).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    from_address: EmailAddress
+    timeout: float = Field(30, gt=0, le=600)  # seconds for each step of a send
+
+
 class StaffEntry(_Strict):
     """One [[staff]] roster entry."""
 
@@ -110,7 +133,7 @@ class StaffEntry(_Strict):
     supervisor: int | None = None
     categories: list[str] = []
     areas: list[str] = []
-    email: str | None = None
+    email: EmailAddress | None = None
 
 
 def _hour_range(v: str) -> str:
@@ -354,6 +377,7 @@ class FileConfig(_Strict):
     calendar: CalendarSection = CalendarSection()
     categories: list[CategoryEntry] = DEFAULT_CATEGORIES
     intake: IntakeSection = IntakeSection()
+    email: EmailSection | None = None
 
     @field_validator("categories")
     @classmethod
@@ -393,6 +417,9 @@ class EnvSettings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = "sqlite+aiosqlite:///complaints.db"
     complaint_bot_config: Path | None = None
+    # SMTP login for [email]; never in the file, never logged (SecretStr hides it in reprs).
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
 
 
 class Config(BaseModel):
@@ -435,4 +462,19 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
         file = FileConfig.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_one_line(err, str(path or "config"))) from None
+    _check_smtp_login(env, file.email, str(path or "config"))
     return Config(env=env, file=file, source=path)
+
+
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def _check_smtp_login(env: EnvSettings, email: EmailSection | None, source: str) -> None:
+    """The login is both variables or neither, and never sent in the clear off this machine."""
+    if (env.smtp_user is None) != (env.smtp_password is None):
+        raise ConfigError("environment: SMTP_USER and SMTP_PASSWORD go together; "
+                          "set both or neither")
+    if email is not None and env.smtp_user and email.security == "none" \
+            and email.host not in _LOOPBACK:
+        raise ConfigError(f"{source}: email.security: \"none\" would send SMTP_PASSWORD "
+                          f"unencrypted to {email.host}; use \"starttls\" or \"tls\"")

@@ -46,6 +46,18 @@ class Metrics:
         for cause in RiskCause:  # shown at 0 from the start: visible, never silent
             for chat in CHAT_KINDS:
                 self.duplicates_at_risk.labels(cause=cause.value, chat=chat)
+        self.mail_sent = Counter(
+            "complaint_bot_mail_sent", "E-mails the SMTP server accepted", registry=self.registry)
+        self.mail_retried = Counter(
+            "complaint_bot_mail_retried",
+            "E-mail tries that failed for now (server down, timeout, 4xx) and will be repeated",
+            registry=self.registry)
+        self.mail_failed = Counter(
+            "complaint_bot_mail_failed",
+            "E-mails given up for good (refused with 5xx, or too many tries)",
+            registry=self.registry)
+        self.mail_pending = Gauge(
+            "complaint_bot_mail_pending", "E-mails waiting to be sent", registry=self.registry)
         self.inbox_pending = Gauge(
             "complaint_bot_inbox_pending", "Inbox rows waiting", registry=self.registry)
         self.outbox_pending = Gauge(

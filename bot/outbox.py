@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot import bot_api
@@ -340,13 +341,8 @@ class Sender:
                      result: Any, reason: str | None) -> None:
         """Run follow-up hooks, each in a savepoint: one failing must not lose the results."""
         for hook in hooks:
-            try:
-                async with uow.session.begin_nested():
-                    await hook(uow, row, result, reason)
-                    await uow.flush()
-            except Exception:
-                uow.repos.outbox.discard()
-                log.exception("outbox hook failed for %s (%s)", row.id, row.purpose)
+            await uow.isolated(partial(hook, uow, row, result, reason),
+                               f"outbox hook for {row.id} ({row.purpose})")
 
     def stop(self) -> None:
         """Ask the loop to end after the current step."""

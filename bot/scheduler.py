@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
+from bot.supervise import PollingLoop
 from storage.models import Timer
 from storage.uow import Database, UnitOfWork
 
@@ -20,40 +20,14 @@ LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 10
 
 
-class Scheduler:
+class Scheduler(PollingLoop):
     """Runs due timers; several instances may run it against one PostgreSQL database."""
 
     def __init__(self, db: Database, clock: Clock, handlers: dict[str, TimerHandler], *,
                  poll_seconds: float = 1.0, batch: int = 100) -> None:
+        super().__init__(poll_seconds)
         self.db, self.clock, self.handlers = db, clock, handlers
-        self.poll_seconds, self.batch = poll_seconds, batch
-        self._wake = asyncio.Event()
-        self._stopping = False
-        self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
-
-    def wake(self) -> None:
-        """A timer was added: look again now."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """End run() after the pass in hand (a pass cancelled mid-transaction leaves a
-        connection half rolled back, which the pool then reports as an error)."""
-        self._stopping = True
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Run due timers until stopped (a database error ends it; the supervisor restarts it)."""
-        while not self._stopping:
-            await self.run_due()
-            if self._stopping:
-                return
-            self.heartbeat()
-            try:
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        self.batch = batch
 
     async def run_due(self) -> int:
         """Run every timer due now; returns how many ran."""

@@ -149,6 +149,42 @@ class Supervisor:
                 backoff = min(backoff * 2, self.max_backoff)
 
 
+class PollingLoop:
+    """A supervised loop that makes a pass, then waits `poll_seconds` or until woken."""
+
+    def __init__(self, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.heartbeat: Callable[[], None] = lambda: None  # set by the supervisor
+
+    def wake(self) -> None:
+        """New work was committed: look now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """End run() after the pass in hand (a pass cancelled mid-transaction leaves a
+        connection half rolled back, which the pool then reports as an error)."""
+        self._stopping = True
+        self._wake.set()
+
+    async def run_due(self) -> int:
+        """One pass over the work due now; returns how much was done."""
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        """Make passes until stopped (a database error ends it; the supervisor restarts it)."""
+        while not self._stopping:
+            await self.run_due()
+            if self._stopping:
+                return
+            self.heartbeat()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
+            self._wake.clear()
+
+
 def _where(exc: BaseException) -> str:
     """The deepest line of our own code the exception passed through (file:line)."""
     frames = traceback.extract_tb(exc.__traceback__)

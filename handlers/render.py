@@ -12,7 +12,7 @@ from bot.domain import intake as steps
 from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import IntakeForm
 from bot.domain.phone import format_phone
-from bot.i18n import LANGUAGES, t
+from bot.i18n import LANGUAGES, t, when
 from bot.services import views as v
 from bot.services.tickets import facts_text
 from handlers.split import CAPTION_LIMIT, TEXT_LIMIT, split_html, utf16_len, visible_len
@@ -199,14 +199,6 @@ def _value(lang: str, x: Any) -> str:
     if isinstance(x, datetime):
         return when(lang, x)
     return esc(str(x))
-
-
-def when(lang: str, local: datetime) -> str:
-    """A local time as people read it: "3月12日 周四 09:30" / "Thu 12 Mar, 09:30"."""
-    weekdays = t(lang, "time.weekdays").split(",")
-    months = t(lang, "time.months").split(",")
-    return t(lang, "time.format", month_name=months[local.month - 1], month=local.month,
-             day=local.day, weekday=weekdays[local.weekday()], hm=f"{local:%H:%M}")
 
 
 def category_name(form: IntakeForm, key: str | None, lang: str) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 
 from bot.domain import buttons
 from bot.domain.buttons import CustomerAction, StaffAction
-from bot.i18n import t
+from bot.i18n import t, when
 from bot.services import handoff
 from bot.services import staff_out as so
-from handlers.render import clip, esc, send_media, send_text, thread_and_reply, when
+from handlers.render import clip, esc, send_media, send_text, thread_and_reply
 from handlers.split import TEXT_LIMIT, split_html, visible_len
 from storage.repositories import OutboxRepo
 

@@ -12,10 +12,11 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes, Messag
 from bot import bot_api
 from bot.domain import buttons
 from bot.domain.vocabulary import TimerKind
+from bot.mailer import MailHook, MailProblem
 from bot.outbox import SentHook
 from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import deadlines, group_recovery, handling, handoff, roster
+from bot.services import deadlines, group_recovery, handling, handoff, mail_notice, roster
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import Effect, Say
@@ -23,7 +24,7 @@ from handlers import callback_data as cb
 from handlers import staff_render
 from handlers.deps import deps
 from storage.models import Timer
-from storage.repositories import OutboxRow
+from storage.repositories import MailRow, OutboxRow
 from storage.uow import UnitOfWork
 
 DeadlineService = Callable[[UnitOfWork, Desk, Timer, datetime], Awaitable[list[Effect]]]
@@ -138,6 +139,16 @@ def sender_hooks(desk: Desk) -> dict[str, list[SentHook]]:
         staff_render.render(uow.repos.outbox, effects)
 
     return {"on_sent": [sent], "on_failed": [failed]}
+
+
+def mail_hooks(desk: Desk) -> list[MailHook]:
+    """What the mailer does when an e-mail fails: say so in the ticket's topic."""
+
+    async def problem(uow: UnitOfWork, row: MailRow, p: MailProblem) -> None:
+        staff_render.render(uow.repos.outbox, await mail_notice.mail_problem(
+            uow, desk, row.ticket_id, row.subject, p.reason, p.delivered))
+
+    return [problem]
 
 
 def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:

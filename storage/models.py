@@ -239,3 +239,25 @@ class Timer(Base):
     done_at: Mapped[datetime | None]
 
     __table_args__ = (Index("ix_timers_status_due", "status", "due_at"),)
+
+
+class MailMessage(Base):
+    """An e-mail to send, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "mail"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    to_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cc_addrs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str] = mapped_column(VerbatimString(512))
+    body_text: Mapped[str] = mapped_column(VerbatimText)
+    body_html: Mapped[str] = mapped_column(VerbatimText)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime | None]
+    lease_until: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(String(256))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_mail_status_id", "status", "id"),)

@@ -12,10 +12,12 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 
+from bot.domain.mail import addresses
 from storage.models import (
     Customer,
     InboxUpdate,
     IntakeDraft,
+    MailMessage,
     OutboxMessage,
     Staff,
     StaffChat,
@@ -42,6 +44,7 @@ class Repositories:
         self.drafts = DraftRepo(uow)
         self.tickets = TicketRepo(uow)
         self.handoff = HandoffRepo(uow)
+        self.mail = MailRepo(uow)
 
 
 class _Repo:
@@ -313,6 +316,110 @@ class OutboxRepo(_Repo):
     async def rows(self, **where: Any) -> list[OutboxMessage]:
         """Outbox rows matching column values (for reports and tests)."""
         stmt = select(OutboxMessage).filter_by(**where).order_by(OutboxMessage.id)
+        return list((await self.session.scalars(stmt)).all())
+
+
+@dataclass(frozen=True)
+class MailRow:
+    """A mail row as the mailer needs it."""
+
+    id: int
+    ticket_id: int | None
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    text: str
+    html: str
+    attempts: int
+    created_at: datetime
+
+
+def _mail_due(now: datetime) -> tuple[Any, ...]:
+    """Pending, its time come, and not leased by a live mailer."""
+    return (MailMessage.status == "pending",
+            or_(MailMessage.not_before.is_(None), MailMessage.not_before <= now),
+            or_(MailMessage.lease_until.is_(None), MailMessage.lease_until <= now))
+
+
+class MailRepo(_Repo):
+    """Durable queue of e-mail: one row per message, sent by the mailer after the commit."""
+
+    def add(self, to: list[str] | tuple[str, ...], cc: list[str] | tuple[str, ...],
+            subject: str, text: str, html: str, now: datetime, *,
+            ticket_id: int | None = None) -> MailMessage:
+        """Queue an e-mail (ValueError on a malformed address or no To); sent after commit."""
+        to_addrs = addresses(to)
+        if not to_addrs:
+            raise ValueError("an e-mail needs at least one To address")
+        m = MailMessage(ticket_id=ticket_id, to_addrs=to_addrs,
+                        cc_addrs=addresses(cc, besides=tuple(to_addrs)),
+                        # One line: a line break in a header would be refused at sending.
+                        subject=" ".join(subject.split())[:512], body_text=text, body_html=html,
+                        status="pending", attempts=0, created_at=now)
+        self.session.add(m)
+        self.uow.mail_added = True
+        return m
+
+    async def claim(self, now: datetime, limit: int, lease_until: datetime) -> list[MailRow]:
+        """Lease due e-mail to this mailer, oldest first; a stopped mailer's lease runs out."""
+        pick = select(MailMessage.id).where(*_mail_due(now)).order_by(MailMessage.id).limit(limit)
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        ids = list((await self.session.scalars(pick)).all())
+        if not ids:
+            return []
+        # Conditional: a row another mailer leased since the select is not taken twice.
+        m = MailMessage
+        result = await self.session.execute(
+            update(m).where(m.id.in_(ids), *_mail_due(now)).values(lease_until=lease_until)
+            .returning(m.id, m.ticket_id, m.to_addrs, m.cc_addrs, m.subject, m.body_text,
+                       m.body_html, m.attempts, m.created_at)
+            .execution_options(synchronize_session=False))
+        rows = [MailRow(r[0], r[1], tuple(r[2]), tuple(r[3]), *r[4:]) for r in result]
+        return sorted(rows, key=lambda r: r.id)
+
+    async def _set(self, mail_id: int, **values: Any) -> None:
+        await self.session.execute(
+            update(MailMessage).where(MailMessage.id == mail_id, MailMessage.status == "pending")
+            .values(lease_until=None, **values).execution_options(synchronize_session=False))
+
+    async def mark_sent(self, mail_id: int, now: datetime, error: str | None = None) -> None:
+        """Record a delivered e-mail (`error`: the recipients the server refused, if some)."""
+        await self._set(mail_id, status="sent", sent_at=now,
+                        error=error[:256] if error else None)
+
+    async def retry_later(self, mail_id: int, not_before: datetime, error: str) -> None:
+        """Count a failed try and put the e-mail back until `not_before`."""
+        await self._set(mail_id, not_before=not_before, error=error[:256],
+                        attempts=MailMessage.attempts + 1)
+
+    async def mark_failed(self, mail_id: int, error: str, now: datetime) -> None:
+        """Give up on an e-mail for good (refused by the server, or too many tries)."""
+        await self._set(mail_id, status="failed", error=error[:256], sent_at=now,
+                        attempts=MailMessage.attempts + 1)
+
+    async def release(self, ids: list[int]) -> None:
+        """End the lease of rows claimed but not tried (stopping, or the connection broke)."""
+        await self.session.execute(
+            update(MailMessage).where(MailMessage.id.in_(ids), MailMessage.status == "pending")
+            .values(lease_until=None).execution_options(synchronize_session=False))
+
+    async def release_leases(self) -> None:
+        """End every lease: only for an instance that knows no other can hold any (SQLite)."""
+        await self.session.execute(
+            update(MailMessage).where(MailMessage.status == "pending",
+                                      MailMessage.lease_until.is_not(None))
+            .values(lease_until=None))
+
+    async def count_pending(self) -> int:
+        """E-mail still to be delivered."""
+        return int(await self.session.scalar(
+            select(func.count()).select_from(MailMessage)
+            .where(MailMessage.status == "pending")) or 0)
+
+    async def rows(self, **where: Any) -> list[MailMessage]:
+        """Mail rows matching column values (for reports and tests)."""
+        stmt = select(MailMessage).filter_by(**where).order_by(MailMessage.id)
         return list((await self.session.scalars(stmt)).all())
 
 

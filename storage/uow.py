@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from storage.repositories import Repositories
 
 SessionFactory = async_sessionmaker[AsyncSession]
+log = logging.getLogger(__name__)
 
 
 class Database:
@@ -26,6 +28,7 @@ class Database:
         self._lock = asyncio.Lock() if serialize_writes else None
         self.on_outbox: list[Callable[[], None]] = []
         self.on_timers: list[Callable[[], None]] = []
+        self.on_mail: list[Callable[[], None]] = []
 
     def uow(self) -> UnitOfWork:
         """A new unit of work (use with `async with`)."""
@@ -40,6 +43,7 @@ class UnitOfWork:
         self.session: AsyncSession
         self.outbox_added = False
         self.timers_added = False
+        self.mail_added = False
         self._committed = False
         self._repos: Repositories | None = None
 
@@ -80,6 +84,17 @@ class UnitOfWork:
             await self._repos.outbox.flush(utcnow())
         await self.session.flush()
 
+    async def isolated(self, step: Callable[[], Awaitable[None]], what: str) -> None:
+        """Run a follow-up step in a savepoint: if it fails only it is undone, and logged."""
+        try:
+            async with self.session.begin_nested():
+                await step()
+                await self.flush()
+        except Exception:
+            if self._repos is not None:
+                self._repos.outbox.discard()
+            log.exception("%s failed", what)
+
     async def commit(self) -> None:
         """Commit the transaction; the hooks fire when the unit of work is left."""
         await self.flush()
@@ -92,4 +107,7 @@ class UnitOfWork:
                 hook()
         if self.timers_added:
             for hook in self.db.on_timers:
+                hook()
+        if self.mail_added:
+            for hook in self.db.on_mail:
                 hook()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +35,14 @@ def t(lang: str, key: str, /, **values: object) -> str:
     texts = catalog(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
     text = texts.get(key) or catalog(DEFAULT_LANGUAGE)[key]
     return text.format(**values) if values else text
+
+
+def when(lang: str, local: datetime) -> str:
+    """A local time as people read it: "3月12日 周四 09:30" / "Thu 12 Mar, 09:30"."""
+    weekdays = t(lang, "time.weekdays").split(",")
+    months = t(lang, "time.months").split(",")
+    return t(lang, "time.format", month_name=months[local.month - 1], month=local.month,
+             day=local.day, weekday=weekdays[local.weekday()], hm=f"{local:%H:%M}")
 
 
 def language_for(language_code: str | None, default: str = DEFAULT_LANGUAGE) -> str:

@@ -42,6 +42,8 @@ class Desk:
             if key == category:
                 return first or self.first_response, reply or self.reply
         return self.first_response, self.reply
+    # [email] is configured: escalations may queue e-mail (uow.repos.mail.add); off, they do not.
+    mail_enabled: bool = False
 
     def staff_chat_for(self, category: str) -> int | None:
         """The staff group a category's tickets go to (its own, or the default)."""
@@ -87,4 +89,5 @@ class Desk:
             quiet=f.windows.quiet(),
             not_solved_within=as_duration(f.windows.not_solved_within).elapsed,
             ladder=f.escalation,
+            mail_enabled=f.email is not None,
         )

@@ -71,6 +71,7 @@ def build_web_app(db: Database, worker: InboxWorker, clock: Clock, metrics: Metr
         async with db.uow() as uow:
             metrics.inbox_pending.set(await uow.repos.inbox.count("pending"))
             metrics.outbox_pending.set(await uow.repos.outbox.count_pending())
+            metrics.mail_pending.set(await uow.repos.mail.count_pending())
             await _staff_group_metrics(uow, metrics)
         return web.Response(body=generate_latest(metrics.registry),
                             headers={"Content-Type": CONTENT_TYPE_LATEST})

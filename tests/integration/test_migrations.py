@@ -14,7 +14,7 @@ from storage.migrate import alembic_config, upgrade_async
 from storage.models import Base
 
 TABLES = {"customers", "staff", "tickets", "ticket_history", "ticket_messages", "intake_drafts",
-          "inbox", "outbox", "timers"}
+          "inbox", "outbox", "timers", "mail"}
 
 
 def _head(url: str) -> str:

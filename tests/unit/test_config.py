@@ -110,3 +110,92 @@ def test_help_lists_the_commands() -> None:
     assert proc.returncode == 0
     for command in ("run", "migrate", "init", "sandbox"):
         assert command in proc.stdout
+
+
+EMAIL = GOOD + """
+[email]
+host = "smtp.example.com"
+from_address = "desk@example.com"
+"""
+
+
+def test_email_is_off_without_its_section_and_on_with_it(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, GOOD), environ={"X": "1"}).file.email is None
+    cfg = load_config(_write(tmp_path, EMAIL),
+                      environ={"SMTP_USER": "desk", "SMTP_PASSWORD": "s3cret-pw"})
+    e = cfg.file.email
+    assert e is not None
+    assert (e.host, e.port, e.security, e.from_address, e.timeout) == (
+        "smtp.example.com", 587, "starttls", "desk@example.com", 30)
+    assert cfg.env.smtp_user == "desk" and cfg.env.smtp_password is not None
+    assert cfg.env.smtp_password.get_secret_value() == "s3cret-pw"
+    assert "s3cret-pw" not in repr(cfg) and "s3cret-pw" not in str(cfg)
+    from bot.mailer import SmtpSettings
+
+    assert "s3cret-pw" not in repr(SmtpSettings.from_config(cfg))
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('host = "smtp.example.com"', 'host = ""'), "email.host: String should have at least 1"),
+    (('host = "smtp.example.com"', ''), "email.host: Field required"),
+    (('from_address = "desk@example.com"', ''), "email.from_address: Field required"),
+    (('from_address = "desk@example.com"', 'from_address = "Desk <desk@example.com>"'),
+     "email.from_address: 'Desk <desk@example.com>' is not an e-mail address"),
+    (('from_address = "desk@example.com"', 'from_address = "desk@example.com"\nsecurity = "ssl"'),
+     "email.security: Input should be 'starttls', 'tls' or 'none'"),
+    (('from_address = "desk@example.com"', 'from_address = "desk@example.com"\nport = 0'),
+     "email.port: Input should be greater than or equal to 1"),
+    (('from_address = "desk@example.com"', 'from_address = "desk@example.com"\npassword = "x"'),
+     "email.password: unknown key"),
+    (('role = "steward"', 'role = "steward"\nemail = "wang at example.com"'),
+     "staff[0].email: 'wang at example.com' is not an e-mail address"),
+])
+def test_each_email_mistake_is_one_line_naming_the_key(tmp_path: Path, change: tuple[str, str],
+                                                       expected: str) -> None:
+    path = _write(tmp_path, EMAIL.replace(*change))
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ={"X": "1"})
+    message = str(err.value)
+    assert expected in message
+    assert "\n" not in message and message.startswith(str(path))
+
+
+@pytest.mark.parametrize(("security", "host", "environ", "expected"), [
+    ("starttls", "smtp.example.com", {"SMTP_USER": "desk"},
+     "environment: SMTP_USER and SMTP_PASSWORD go together; set both or neither"),
+    ("starttls", "smtp.example.com", {"SMTP_PASSWORD": "s3cret-pw"},
+     "environment: SMTP_USER and SMTP_PASSWORD go together; set both or neither"),
+    ("none", "smtp.example.com", {"SMTP_USER": "desk", "SMTP_PASSWORD": "s3cret-pw"},
+     'email.security: "none" would send SMTP_PASSWORD unencrypted to smtp.example.com; '
+     'use "starttls" or "tls"'),
+])
+def test_the_smtp_login_is_whole_and_never_in_the_clear(
+        tmp_path: Path, security: str, host: str, environ: dict[str, str], expected: str) -> None:
+    path = _write(tmp_path, EMAIL.replace('host = "smtp.example.com"',
+                                          f'host = "{host}"\nsecurity = "{security}"'))
+    with pytest.raises(ConfigError) as err:
+        load_config(path, environ=environ)
+    assert expected in str(err.value) and "s3cret-pw" not in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls", "none"])
+def test_each_security_loads_and_none_is_fine_on_this_machine(tmp_path: Path,
+                                                              security: str) -> None:
+    path = _write(tmp_path, EMAIL.replace('host = "smtp.example.com"',
+                                          f'host = "127.0.0.1"\nsecurity = "{security}"'))
+    cfg = load_config(path, environ={"SMTP_USER": "desk", "SMTP_PASSWORD": "s3cret-pw"})
+    assert cfg.file.email is not None and cfg.file.email.security == security
+
+
+def test_the_commented_email_example_loads_when_uncommented(tmp_path: Path) -> None:
+    example = (Path(__file__).resolve().parents[2] / "bot" / "example.toml").read_text("utf-8")
+    lines = example.splitlines()
+    start = lines.index("# [email]")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("# "):
+            break
+        block.append(line[2:])
+    cfg = load_config(_write(tmp_path, "\n".join(block)), environ={"X": "1"})
+    assert cfg.file.email is not None and cfg.file.email.host == "smtp.example.com"
