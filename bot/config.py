@@ -178,16 +178,9 @@ class LevelContacts(_Strict):
     """Who an escalation to one level reaches besides the people with that role on the roster."""
 
     chat_ids: list[int] = []
-    email_to: list[str] = []
-    email_cc: list[str] = []
-
-    @field_validator("email_to", "email_cc")
-    @classmethod
-    def _addresses(cls, v: list[str]) -> list[str]:
-        bad = [a for a in v if "@" not in a or " " in a.strip()]
-        if bad:
-            raise ValueError(f"{bad[0]!r} is not an e-mail address")
-        return [a.strip() for a in v]
+    # PROCESS.md §4: the manager level is mailed with operations in copy.
+    email_to: list[EmailAddress] = []
+    email_cc: list[EmailAddress] = []
 
 
 class EscalationSection(_Strict):

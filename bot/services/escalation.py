@@ -17,6 +17,7 @@ from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Status
 from bot.i18n import t as text
 from bot.services import handoff, life
 from bot.services.desk import Desk
+from bot.services.mail_render import EscalationMail, escalation_mail
 from bot.services.staff_out import Button, Call, Card, Effect, Say
 from storage.models import Ticket
 from storage.uow import UnitOfWork
@@ -46,7 +47,10 @@ async def escalate(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, cause: Es
     await life.move(uow, desk, t, Transition.ESCALATE, actor, actor_id, now,
                     level=level, **{"from": before}, cause=str(cause), reason=reason)
     t.escalation_level = level
-    return await notify_level(uow, desk, t, level, reason, actor_id)
+    # A customer's id is not a staff id (they share Telegram's id space): only staff are left
+    # out of their own escalation.
+    return await notify_level(uow, desk, t, level, reason,
+                              actor_id if actor == ActorKind.STAFF else None)
 
 
 async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reason: str,
@@ -58,8 +62,8 @@ async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reaso
     values = {"ref": t.ref, "level": level_name(level, lang), "reason": reason,
               "link": link or ""}
     out: list[Effect] = []
-    for chat_id in await recipients(uow, t, level, actor_id) + tuple(
-            desk.ladder.contacts(level).chat_ids):
+    people = await recipients(uow, t, level, actor_id)
+    for chat_id in people + tuple(desk.ladder.contacts(level).chat_ids):
         out.append(Say(chat_id, "staff.dm.escalated", values, lang, ticket_id=t.id))
     if t.staff_chat_id is not None and (t.topic_id or t.card_message_id):
         buttons = ((Button("staff.btn.take_over", StaffAction.CLAIM, t.id),),) \
@@ -67,19 +71,45 @@ async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reaso
         out.append(Say(t.staff_chat_id, "staff.escalated", values, lang, thread_id=t.topic_id,
                        ticket_id=t.id, buttons=buttons))
     out.extend(await refresh_card(uow, desk, t))
+    if desk.mail_enabled:
+        await _mail(uow, desk, t, level, reason, people, link)
     return out
+
+
+async def _mail(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reason: str,
+                people: tuple[int, ...], link: str | None) -> None:
+    """Queue the level's e-mail: the configured To and CC plus the roster addresses of the
+    people told; sent durably by the mailer after this transaction commits."""
+    contacts = desk.ladder.contacts(level)
+    staff = {s.id: s for s in await uow.repos.staff.all()}
+    to = [*contacts.email_to, *(e for i in people if i in staff and (e := staff[i].email))]
+    if not to:
+        return
+    lang, cal = desk.staff_lang, desk.calendar
+    who = {"customer": t.contact_name, "system": text(lang, "mail.system")}
+    history = tuple(
+        (cal.local(h.at), staff[h.actor_id].name if h.actor_id in staff else who.get(
+            h.actor_kind, str(h.actor_id or "")), h.event.replace("_", " "))
+        for h in await uow.repos.tickets.history(t.id))
+    cat = desk.form.category(t.category)
+    subject, plain, html = escalation_mail(EscalationMail(
+        ref=t.ref, level=level, level_name=text(lang, f"levels.l{level}"), reason=reason,
+        category=cat.names.get(lang, t.category) if cat else t.category,
+        contact_name=t.contact_name, facts=t.facts, desired_outcome=t.desired_outcome,
+        first_response_due=cal.local(t.first_response_due) if t.first_response_due else None,
+        reply_due=cal.local(t.reply_due) if t.reply_due else None, card_link=link,
+        history=history), lang)
+    uow.repos.mail.add(to, contacts.email_cc, subject, plain, html, desk.clock.now(),
+                       ticket_id=t.id)
 
 
 async def recipients(uow: UnitOfWork, t: Ticket, level: int, actor_id: int | None
                      ) -> tuple[int, ...]:
-    """Who on the roster an escalation to `level` goes to (never the one who escalated)."""
+    """Who on the roster an escalation to `level` goes to (never the staff member who
+    escalated): above the assignee, else above the stewards the ticket was routed to."""
     roster = await handoff.roster(uow)
-    if t.assignee_id is not None:
-        handlers: tuple[int, ...] = (t.assignee_id,)
-    else:
-        handlers = route(t.category, handoff.area(t), None, roster).notify
-        if actor_id is not None:
-            handlers += (actor_id,)
+    handlers = ((t.assignee_id,) if t.assignee_id is not None
+                else route(t.category, handoff.area(t), None, roster).notify)
     return tuple(i for i in escalation_targets(level, handlers, t.about_staff_id, roster)
                  if i != actor_id)
 

@@ -117,9 +117,8 @@ async def urge(uow: UnitOfWork, desk: Desk, t: Ticket, customer_id: int) -> Urge
                              {"count": t.urge_count})
     handler = await uow.repos.staff.get(t.assignee_id) if t.assignee_id else None
     out: list[Effect] = []
-    values = {"ref": t.ref, "count": t.urge_count,
-              "link": handoff.topic_link(t.staff_chat_id, t.topic_id) or ""
-              if t.staff_chat_id else ""}
+    link = handoff.topic_link(t.staff_chat_id, t.topic_id) if t.staff_chat_id else None
+    values = {"ref": t.ref, "count": t.urge_count, "link": link or ""}
     if t.staff_chat_id is not None and (t.topic_id or t.card_message_id):
         out.append(Say(t.staff_chat_id, "staff.urged", values, desk.staff_lang,
                        thread_id=t.topic_id, ticket_id=t.id))

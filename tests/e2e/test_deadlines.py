@@ -24,6 +24,7 @@ from tests.e2e.handoff_helpers import (
     ticket,
 )
 from tests.e2e.intake_helpers import Chat
+from tests.integration.mail_helpers import HOST, SmtpHandler, start_server
 
 MANAGER, MANAGERS_CHAT = 1006, -1009000000001
 # Wednesday 2 December 2026, 10:00 in Shanghai: a working day, inside business hours.
@@ -32,23 +33,28 @@ WEDNESDAY_10 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 WEDNESDAY_2059 = datetime(2026, 12, 2, 12, 59, 50, tzinfo=UTC)
 
 
-def _config(db_url: str, api: str, **windows: Any) -> Any:
+def _config(db_url: str, api: str, email: dict[str, Any] | None = None,
+            **windows: Any) -> Any:
     f = file_config()
-    f["staff"] = [{**s, "supervisor": s.get("supervisor")} if s["telegram_id"] != SUPERVISOR
-                  else {**s, "supervisor": MANAGER} for s in ROSTER]
+    f["staff"] = [s if s["telegram_id"] != SUPERVISOR
+                  else {**s, "supervisor": MANAGER, "email": "li@example.com"} for s in ROSTER]
     f["staff"].append({"telegram_id": MANAGER, "name": "周总", "role": "manager"})
     f["windows"] = {"first_response": "3s", "reply": "20s", **windows}
-    f["escalation"] = {"manager": {"chat_ids": [MANAGERS_CHAT]}}
+    f["escalation"] = {"manager": {"chat_ids": [MANAGERS_CHAT], "email_to": ["gm@example.com"],
+                                   "email_cc": ["ops@example.com"]}}
+    if email:
+        f["email"] = email
     return make_config(db_url, api, **f)
 
 
 async def _desk(emu: Emulator, db_url: str, desk_factory: Any, at: datetime,
-                **windows: Any) -> tuple[App, FrozenClock]:
+                email: dict[str, Any] | None = None, **windows: Any) -> tuple[App, FrozenClock]:
     staff_users(emu)
     emu.user(MANAGER, first_name="周总", language_code="zh")
     emu.create_group(MANAGERS_CHAT, title="管理中心")
     clock = FrozenClock(at)
-    return await desk_factory(_config(db_url, emu.base_url, **windows), clock=clock), clock
+    config = _config(db_url, emu.base_url, email, **windows)
+    return await desk_factory(config, clock=clock), clock
 
 
 async def _claimed(desk: App, emu: Emulator) -> Any:
@@ -161,3 +167,27 @@ async def test_the_third_urge_escalates_and_the_customer_is_told_who_has_it(
     assert (await ticket(desk, tk.id)).escalation_level == 1
     [dm] = _texts(emu, SUPERVISOR, tk.ref)
     assert "3" in dm
+
+
+async def test_each_level_is_mailed_with_its_to_and_cc(
+        emu: Emulator, db_url: str, desk_factory: Any) -> None:
+    handler = SmtpHandler()
+    server = start_server(handler)
+    try:
+        desk, clock = await _desk(emu, db_url, desk_factory, WEDNESDAY_10, email={
+            "host": HOST, "port": server.port, "security": "none",
+            "from_address": "desk@example.com"})
+        tk = await file_direct(desk, emu)
+        await _tick(desk, emu, clock, 4)  # level 1: the supervisor's roster address
+        (first,) = await handler.wait_for(1)
+        assert first.rcpt_tos == ["li@example.com"] and first.message["Cc"] is None
+        assert tk.ref in first.message["Subject"] and "第 1 级" in first.message["Subject"]
+        await _tick(desk, emu, clock, 4)  # level 2: management GM, operations in copy
+        (_, second) = await handler.wait_for(2)
+        assert second.message["To"] == "gm@example.com"
+        assert second.message["Cc"] == "ops@example.com"
+        assert "第 2 级" in second.message["Subject"]
+        plain = second.message.get_body(("plain",))
+        assert plain is not None and "楼上漏水,已经三天了" in plain.get_content()
+    finally:
+        server.stop()
