@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from bot.domain.access import LEVELS
@@ -43,6 +43,30 @@ def route(category: str, area: str | None, about_staff_id: int | None,
         return Route(seniors, level=1)
     stewards = [s for s in active if s.role == "steward" and _serves(s, category, area)]
     return Route(tuple(s.id for s in stewards), level=0)
+
+
+def seniors_of(ids: Sequence[int], roster: Sequence[RosterEntry],
+               never: Collection[int] = ()) -> tuple[int, ...]:
+    """The supervisors of the people handling a ticket: each one's nearest active supervisor (a
+    senior person stands for themselves); if that finds nobody, the desk's lowest senior level.
+
+    `never` (the person a complaint is about) is left out, also from that fallback.
+    """
+    by_id = {s.id: s for s in roster}
+    out: list[int] = []
+    for i in ids:
+        s = by_id.get(i)
+        if s is None:
+            continue
+        boss = s if s.active and LEVELS.get(s.role, 0) >= 1 else _supervisor_of(i, roster)
+        if boss is not None and boss.id not in never and boss.id not in out:
+            out.append(boss.id)
+    if out:
+        return tuple(out)
+    seniors = [s for s in roster if s.active and LEVELS.get(s.role, 0) >= 1
+               and s.id not in never]
+    lowest = min((LEVELS[s.role] for s in seniors), default=None)
+    return tuple(s.id for s in seniors if LEVELS[s.role] == lowest)
 
 
 def _serves(s: RosterEntry, category: str, area: str | None) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from bot.clock import Clock
@@ -11,6 +11,7 @@ from bot.domain.abuse import AbuseDetector
 from bot.domain.calendar import BusinessCalendar, BusinessHours
 from bot.domain.durations import Duration
 from bot.domain.intake import Category, Field, IntakeForm
+from bot.domain.triage import Keywords
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class Desk:
     staff_group_id: int | None = None
     category_groups: tuple[tuple[str, int], ...] = ()
     staff_lang: str = "zh_CN"
+    # Triage at filing (bot.domain.triage): the keywords and the categories that are major.
+    major_keywords: Keywords = field(default_factory=Keywords)
+    major_categories: frozenset[str] = frozenset()
 
     def staff_chat_for(self, category: str) -> int | None:
         """The staff group a category's tickets go to (its own, or the default)."""
@@ -68,4 +72,6 @@ class Desk:
             category_groups=tuple((c.key, c.staff_group_id) for c in f.categories
                                   if c.staff_group_id is not None),
             staff_lang=f.default_language,
+            major_keywords=Keywords(f.triage.major_keywords),
+            major_categories=frozenset(c.key for c in f.categories if c.major),
         )
