@@ -57,12 +57,18 @@ def render(out: OutboxRepo, effects: list[so.Effect]) -> None:
         elif isinstance(e, so.Alert):
             out.enqueue(e.chat_id, "answerCallbackQuery", {
                 "callback_query_id": e.query_id, "show_alert": e.alert,
-                "text": _plain(t(e.lang, e.key, **_escaped(e.values)))[:200]},
+                "text": _plain(t(e.lang, e.key, **_escaped(e.values, e.lang)))[:200]},
                 ticket_id=e.ticket_id, purpose=handoff.ANSWER if e.ticket_id else None)
 
 
-def _escaped(values: Any) -> dict[str, Any]:
-    return {k: esc(v) if isinstance(v, str) else v for k, v in dict(values).items()}
+def _escaped(values: Any, lang: str) -> dict[str, Any]:
+    return {k: _phrase(v, lang) if isinstance(v, so.Phrase) else esc(v) if isinstance(v, str)
+            else v for k, v in dict(values).items()}
+
+
+def _phrase(p: so.Phrase, lang: str) -> str:
+    """A catalog text given as a value: rendered (its values escaped) in the outer language."""
+    return t(lang, p.key, **_escaped(p.values, lang))
 
 
 def _plain(text: str) -> str:
@@ -84,7 +90,7 @@ def _keyboard(e_lang: str, rows: tuple[tuple[so.Button, ...], ...]) -> list[list
 
 
 def _say(out: OutboxRepo, e: so.Say) -> None:
-    send_text(out, e.chat_id, t(e.lang, e.key, **_escaped(e.values)),
+    send_text(out, e.chat_id, t(e.lang, e.key, **_escaped(e.values, e.lang)),
               keyboard=_keyboard(e.lang, e.buttons) if e.buttons else None,
               reply_markup={"force_reply": True, "selective": True} if e.force_reply else None,
               thread_id=e.thread_id, ticket_id=e.ticket_id, purpose=e.purpose,
@@ -131,11 +137,14 @@ def card_text(v: so.CardView, lang: str) -> tuple[str, bool]:
     def at(d: datetime | None) -> str:
         return d.strftime("%Y-%m-%d %H:%M") if d else "—"
 
-    lines = [t(lang, "staff.card.title", ref=esc(v.ref), category=esc(v.category)),
+    # A major complaint says so before anything else: a supervisor scans cards for this line.
+    lines = [t(lang, "staff.card.major", reason=_phrase(v.major, lang))] if v.major else []
+    lines += [t(lang, "staff.card.title", ref=esc(v.ref), category=esc(v.category)),
              t(lang, "staff.card.state", status=t(lang, f"staff.status.{v.status}"),
                level=v.level, assignee=esc(v.assignee) if v.assignee
                else t(lang, "staff.card.unclaimed")),
-             t(lang, "staff.card.customer", name=esc(v.customer_name), phone=esc(v.masked_phone)),
+             t(lang, "staff.card.customer", name=esc(v.customer_name), phone=esc(v.masked_phone))
+             + (" · " + t(lang, "staff.card.vip") if v.vip else ""),
              t(lang, "staff.card.outcome", outcome=esc(v.outcome)),
              t(lang, "staff.card.deadlines", first=at(v.first_response_due), reply=at(v.reply_due))]
     lines += [f"{esc(k)}: {esc(x)}" for k, x in v.extra.items()]

@@ -22,7 +22,7 @@ from storage.repositories import OutboxRow
 from storage.uow import UnitOfWork
 
 TICKET_COMMANDS = frozenset({"note", "history", "claim", "release", "transfer", "ask",
-                             "escalate", "resolve", "cancel"})
+                             "escalate", "resolve", "cancel", "major", "vip"})
 
 
 def parse_message(msg: Message) -> StaffInbound | None:

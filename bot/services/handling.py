@@ -11,7 +11,7 @@ from datetime import datetime
 from bot.domain import ticket as tk
 from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, authorize
 from bot.domain.phone import format_phone
-from bot.services import handoff
+from bot.services import handoff, major
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import (
@@ -36,7 +36,7 @@ BUTTONS = {"claim": Action.CLAIM, "release": Action.RELEASE, "transfer": Action.
            "tt": Action.TRANSFER, "about": Action.FLAG_ABOUT_STAFF,
            "ab": Action.FLAG_ABOUT_STAFF, "phone": Action.SHOW_PHONE, **TEXT_ACTIONS}
 COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
-            "release": Action.RELEASE, **TEXT_ACTIONS}
+            "release": Action.RELEASE, **TEXT_ACTIONS, **major.COMMANDS}
 NOT_SOLVED_WINDOW_H = 48
 
 
@@ -132,6 +132,8 @@ def _choose(c: Ctx):  # type: ignore[no-untyped-def]
     if m.kind == "command":
         if m.command == "cancel":
             return Action.NOTE, _cancel_pending
+        if m.command in major.COMMANDS:  # "/major off" needs more than "/major"
+            return major.command_action(m.command, m.text), _major_or_vip
         if m.command in COMMANDS:
             return COMMANDS[m.command], _COMMAND_RUN[m.command]
         return None, None
@@ -450,13 +452,22 @@ async def _show_phone(c: Ctx) -> None:
     c.done("staff.phone_sent")
 
 
+async def _major_or_vip(c: Ctx) -> None:
+    """/major, /major off, /vip, /vip off (bot.services.major); the card shows the change."""
+    effects, changed = await major.command(c.uow, c.desk, c.t, c.m, c.now)
+    c.out += effects
+    if changed:
+        await _refresh_card(c, rename=c.m.command == "major")  # the topic name carries ‼️
+
+
 _BUTTON_RUN = {"claim": _claim, "release": _release, "transfer": _transfer_menu,
                "tt": _transfer_target, "about": _about_menu, "ab": _about_target,
                "ask": _prompt, "escalate": _prompt, "resolve": _prompt,
                "phone": _show_phone}
 _COMMAND_RUN = {"note": _note_command, "history": _history, "claim": _claim,
                 "release": _release, "ask": _text_command, "escalate": _text_command,
-                "resolve": _text_command, "transfer": _text_command}
+                "resolve": _text_command, "transfer": _text_command,
+                "major": _major_or_vip, "vip": _major_or_vip}
 _TEXT_RUN = {"transfer": _do_transfer, "ask": _do_ask, "escalate": _do_escalate,
              "resolve": _do_resolve}
 

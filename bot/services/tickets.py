@@ -8,6 +8,7 @@ from typing import Any
 from bot.domain import ticket as tk
 from bot.domain.intake import ABOUT, ABOUT_TEXT
 from bot.domain.routing import match_staff
+from bot.services import major
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.views import HistoryLine, TicketDetail, TicketRow
@@ -67,6 +68,8 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
     for f in answers.get("facts") or []:
         repo.add_message(t.id, now, "in", customer.id, f.get("kind", "text"), f.get("text"),
                          f.get("file_id"), f.get("mid"))
+    # Major from the start (PROCESS.md §4): level 1, recorded; its alert goes with the card.
+    major.triage_at_filing(uow, desk, customer, t, answers, now)
     timers = uow.repos.timers
     timers.add(FIRST_RESPONSE_DUE, first_due, now, ticket_id=t.id)
     timers.add(REPLY_DUE, reply_due, now, ticket_id=t.id)
