@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.domain.chain import check_cycles
 from bot.domain.durations import Duration, parse_duration
 from bot.domain.mail import address
+from bot.domain.triage import DEFAULT_KEYWORDS, MAX_KEYWORD_LENGTH, MAX_KEYWORDS
 
 ROLES = ("steward", "supervisor", "manager", "committee", "admin")
 Role = Literal["steward", "supervisor", "manager", "committee", "admin"]
@@ -71,6 +72,16 @@ def _no_duplicates(what: str, values: list[Any]) -> None:
     if dup:
         shown = repr(dup[0]) if isinstance(dup[0], str) else str(dup[0])
         raise ValueError(f"{what} {shown} appears more than once")
+
+
+def _keyword_list(v: list[str], at_most: int) -> list[str]:
+    """Keywords as configured: each 1-40 characters (spaces around them dropped)."""
+    if len(v) > at_most:
+        raise ValueError(f"at most {at_most} keywords")
+    bad = [k for k in v if not k.strip() or len(k.strip()) > MAX_KEYWORD_LENGTH]
+    if bad:
+        raise ValueError(f"keywords must be 1-{MAX_KEYWORD_LENGTH} characters, not {bad[0]!r}")
+    return [k.strip() for k in v]
 
 
 class _Strict(BaseModel):
@@ -269,16 +280,13 @@ class CategoryEntry(_Strict):
     # This category's own response windows (else [windows]); kept on each ticket at filing.
     first_response: DurationField | None = None
     reply: DurationField | None = None
+    # Every complaint of this category is major (重大投诉): level 1 and a supervisor told at once.
+    major: bool = False
 
     @field_validator("keywords")
     @classmethod
     def _keywords(cls, v: list[str]) -> list[str]:
-        if len(v) > 200:
-            raise ValueError("at most 200 keywords")
-        bad = [k for k in v if not k.strip() or len(k) > 40]
-        if bad:
-            raise ValueError(f"keywords must be 1-40 characters, not {bad[0]!r}")
-        return [k.strip() for k in v]
+        return _keyword_list(v, 200)
 
     @field_validator("fields")
     @classmethod
@@ -357,6 +365,19 @@ class IntakeSection(_Strict):
         return v.upper()
 
 
+class TriageSection(_Strict):
+    """[triage] what makes a complaint major (重大投诉) from the start (PROCESS.md §4)."""
+
+    # Found in what the customer wrote (story, desired outcome, fields): latin words as whole
+    # words, ignoring case; Chinese anywhere. An empty list turns keyword triage off.
+    major_keywords: list[str] = list(DEFAULT_KEYWORDS)
+
+    @field_validator("major_keywords")
+    @classmethod
+    def _keywords(cls, v: list[str]) -> list[str]:
+        return _keyword_list(v, MAX_KEYWORDS)
+
+
 class FileConfig(_Strict):
     """Everything the TOML file may hold; every section optional."""
 
@@ -371,6 +392,7 @@ class FileConfig(_Strict):
     categories: list[CategoryEntry] = DEFAULT_CATEGORIES
     intake: IntakeSection = IntakeSection()
     email: EmailSection | None = None
+    triage: TriageSection = TriageSection()
 
     @field_validator("categories")
     @classmethod

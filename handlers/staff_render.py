@@ -44,9 +44,15 @@ def render(out: OutboxRepo, effects: list[so.Effect]) -> None:
 
 
 def _escaped(values: Any, lang: str) -> dict[str, Any]:
-    # A moment is shown as people read it, in the reader's language.
-    return {k: esc(v) if isinstance(v, str) else when(lang, v) if isinstance(v, datetime) else v
+    # A moment is shown as people read it, in the reader's language; a catalog phrase in it.
+    return {k: _phrase(v, lang) if isinstance(v, so.Phrase) else esc(v) if isinstance(v, str)
+            else when(lang, v) if isinstance(v, datetime) else v
             for k, v in dict(values).items()}
+
+
+def _phrase(p: so.Phrase, lang: str) -> str:
+    """A catalog text given as a value: rendered (its values escaped) in the outer language."""
+    return t(lang, p.key, **_escaped(p.values, lang))
 
 
 def _plain(text: str) -> str:
@@ -115,11 +121,14 @@ def card_text(v: so.CardView, lang: str) -> tuple[str, bool]:
     def at(d: datetime | None) -> str:
         return d.strftime("%Y-%m-%d %H:%M") if d else "—"
 
-    lines = [t(lang, "staff.card.title", ref=esc(v.ref), category=esc(v.category)),
+    # A major complaint says so before anything else: a supervisor scans cards for this line.
+    lines = [t(lang, "staff.card.major", reason=_phrase(v.major, lang))] if v.major else []
+    lines += [t(lang, "staff.card.title", ref=esc(v.ref), category=esc(v.category)),
              t(lang, "staff.card.state", status=t(lang, f"staff.status.{v.status}"),
                level=v.level, assignee=esc(v.assignee) if v.assignee
                else t(lang, "staff.card.unclaimed")),
-             t(lang, "staff.card.customer", name=esc(v.customer_name), phone=esc(v.masked_phone)),
+             t(lang, "staff.card.customer", name=esc(v.customer_name), phone=esc(v.masked_phone))
+             + (" · " + t(lang, "staff.card.vip") if v.vip else ""),
              t(lang, "staff.card.outcome", outcome=esc(v.outcome)),
              t(lang, "staff.card.deadlines", first=at(v.first_response_due), reply=at(v.reply_due))]
     lines += [f"{esc(k)}: {esc(x)}" for k, x in v.extra.items()]

@@ -29,7 +29,7 @@ from storage.uow import UnitOfWork
 
 DeadlineService = Callable[[UnitOfWork, Desk, Timer, datetime], Awaitable[list[Effect]]]
 TICKET_COMMANDS = frozenset({"note", "history", "claim", "release", "transfer", "ask",
-                             "escalate", "resolve", "cancel"})
+                             "escalate", "resolve", "cancel", "major", "vip"})
 
 
 def parse_message(msg: Message) -> StaffInbound | None:

@@ -49,6 +49,8 @@ class Customer(Base):
     name: Mapped[str | None] = mapped_column(String(128))
     phone: Mapped[str | None] = mapped_column(String(32))
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set by staff (/vip): every complaint of theirs is major from the start (PROCESS.md §4).
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

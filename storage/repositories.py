@@ -436,7 +436,7 @@ class CustomerRepo(_Repo):
         c = await self.get(user_id)
         if c is None:
             c = Customer(id=user_id, first_name=first_name, username=username, language=language,
-                         unreachable=False, created_at=now, updated_at=now)
+                         unreachable=False, vip=False, created_at=now, updated_at=now)
             self.session.add(c)
         elif c.first_name != first_name or c.username != username:
             c.first_name, c.username, c.updated_at = first_name, username, now

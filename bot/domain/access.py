@@ -22,6 +22,9 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     FLAG_ABOUT_STAFF = "about"
     SHOW_PHONE = "phone"
+    MARK_MAJOR = "major"
+    UNMARK_MAJOR = "unmajor"
+    SET_VIP = "vip"  # set or clear the VIP flag of the ticket's customer
 
 
 # Reading and annotating: any active staff member may, except the person the ticket is about.
@@ -78,8 +81,15 @@ def authorize(actor: Actor, action: Action, ticket: TicketFacts) -> Decision:
         return Decision(False, "about_you")  # nobody handles a complaint about themselves
     if action in _OPEN_TO_STAFF:
         return ALLOW
+    if action is Action.SET_VIP:
+        # About the customer, not this ticket's handling: also from a finished ticket's topic.
+        return _senior(actor)
     if ticket.status in _FINISHED:
         return Decision(False, "finished")
+    if action is Action.MARK_MAJOR:
+        return ALLOW  # marking up is always safe: more eyes, never fewer
+    if action is Action.UNMARK_MAJOR:
+        return _senior(actor)
     if action is Action.CLAIM:
         return _claim(actor, ticket)
     if action in _HANDLING:
@@ -89,6 +99,11 @@ def authorize(actor: Actor, action: Action, ticket: TicketFacts) -> Decision:
             return ALLOW  # a supervisor steps in on a ticket at or below their level
         return Decision(False, "not_assignee")
     return Decision(False, "unknown_action")
+
+
+def _senior(actor: Actor) -> Decision:
+    # Taking a ticket off the supervisors' list, or deciding who is a VIP, is their call.
+    return ALLOW if actor.level >= 1 else Decision(False, "senior_only")
 
 
 def _claim(actor: Actor, ticket: TicketFacts) -> Decision:

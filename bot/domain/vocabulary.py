@@ -81,6 +81,8 @@ class Event(StrEnum):
     PROGRESS_SENT = "progress_sent"
     MARKED_MAJOR = "marked_major"
     UNMARKED_MAJOR = "unmarked_major"
+    VIP_SET = "vip_set"  # staff marked the ticket's customer VIP (their complaints are major)
+    VIP_CLEARED = "vip_cleared"
     MAIL_FAILED = "mail_failed"
 
 

@@ -63,9 +63,11 @@ async def reply_due(uow: UnitOfWork, desk: Desk, timer: Timer, now: datetime) ->
         out.append(Say(assignee.id, "staff.dm.reply_due", {"ref": t.ref, "link": link or ""},
                        desk.staff_lang, ticket_id=t.id))
     reason = escalation.cause_text(EscalationCause.REPLY_DEADLINE, desk.staff_lang)
-    out += await escalation.escalate(uow, desk, t, t.escalation_level + 1,
-                                     EscalationCause.REPLY_DEADLINE, reason, SYSTEM, None, now)
     when = desk.calendar.after_quiet(now, desk.quiet)
+    # In the day the progress message edits the card with its new deadline: one edit, not two.
+    out += await escalation.escalate(uow, desk, t, t.escalation_level + 1,
+                                     EscalationCause.REPLY_DEADLINE, reason, SYSTEM, None, now,
+                                     refresh=when > now)
     if when > now:
         uow.repos.timers.add(TimerKind.PROGRESS_NOTICE, when, now, ticket_id=t.id)
         return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
 from bot.clock import Clock
@@ -11,6 +11,7 @@ from bot.domain.abuse import AbuseDetector
 from bot.domain.calendar import BusinessCalendar, BusinessHours
 from bot.domain.durations import Duration
 from bot.domain.intake import Category, Field, IntakeForm
+from bot.domain.triage import Keywords
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class Desk:
         return self.first_response, self.reply
     # [email] is configured: escalations may queue e-mail (uow.repos.mail.add); off, they do not.
     mail_enabled: bool = False
+    # Triage at filing (bot.domain.triage): the keywords and the categories that are major.
+    major_keywords: Keywords = field(default_factory=Keywords)
+    major_categories: frozenset[str] = frozenset()
 
     def staff_chat_for(self, category: str) -> int | None:
         """The staff group a category's tickets go to (its own, or the default)."""
@@ -90,4 +94,6 @@ class Desk:
             not_solved_within=as_duration(f.windows.not_solved_within).elapsed,
             ladder=f.escalation,
             mail_enabled=f.email is not None,
+            major_keywords=Keywords(f.triage.major_keywords),
+            major_categories=frozenset(c.key for c in f.categories if c.major),
         )

@@ -34,29 +34,44 @@ def cause_text(cause: EscalationCause, lang: str, **values: object) -> str:
 
 
 async def escalate(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, cause: EscalationCause,
-                   reason: str, actor: ActorKind, actor_id: int | None, now: datetime
-                   ) -> list[Effect]:
-    """Take the ticket up to `level` (capped at the committee) and tell that level.
+                   reason: str, actor: ActorKind, actor_id: int | None, now: datetime, *,
+                   refresh: bool = True) -> list[Effect]:
+    """Take the ticket up to `level` (capped at the committee), tell that level and show the
+    level on the card (`refresh` False: the caller edits the card itself right after).
 
     [] when the ticket is already there: a level is told once, not once per cause.
     """
+    if not await raise_level(uow, desk, t, level, cause, reason, actor, actor_id, now):
+        return []
+    level = t.escalation_level
+    # A customer's id is not a staff id (they share Telegram's id space): only staff are left
+    # out of their own escalation.
+    out = await notify_level(uow, desk, t, level, reason,
+                             actor_id if actor == ActorKind.STAFF else None)
+    return out + (await refresh_card(uow, desk, t) if refresh else [])
+
+
+async def raise_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int,
+                      cause: EscalationCause, reason: str, actor: ActorKind,
+                      actor_id: int | None, now: datetime) -> bool:
+    """Record the ticket going up to `level` (capped at the committee), without telling anyone
+    yet (triage at filing tells the level once the topic exists); False when already there."""
     level = min(level, TOP_LEVEL)
     if level <= t.escalation_level:
-        return []
+        return False
     before = t.escalation_level
     await life.move(uow, desk, t, Transition.ESCALATE, actor, actor_id, now,
                     level=level, **{"from": before}, cause=str(cause), reason=reason)
     t.escalation_level = level
-    # A customer's id is not a staff id (they share Telegram's id space): only staff are left
-    # out of their own escalation.
-    return await notify_level(uow, desk, t, level, reason,
-                              actor_id if actor == ActorKind.STAFF else None)
+    return True
 
 
 async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reason: str,
-                       actor_id: int | None = None) -> list[Effect]:
-    """Tell a level about the ticket: the people above its handlers, the level's chats, the
-    topic (with a Take over button while nobody has it) and the card."""
+                       actor_id: int | None = None, key: str = "staff.dm.escalated"
+                       ) -> list[Effect]:
+    """Tell a level about the ticket: the people above its handlers (by private message `key`),
+    the level's chats, the topic (with a Take over button while nobody has it) and the level's
+    e-mail. The card is the caller's to refresh."""
     lang = desk.staff_lang
     link = handoff.topic_link(t.staff_chat_id, t.topic_id) if t.staff_chat_id else None
     values = {"ref": t.ref, "level": level_name(level, lang), "reason": reason,
@@ -64,13 +79,12 @@ async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reaso
     out: list[Effect] = []
     people = await recipients(uow, t, level, actor_id)
     for chat_id in people + tuple(desk.ladder.contacts(level).chat_ids):
-        out.append(Say(chat_id, "staff.dm.escalated", values, lang, ticket_id=t.id))
+        out.append(Say(chat_id, key, values, lang, ticket_id=t.id))
     if t.staff_chat_id is not None and (t.topic_id or t.card_message_id):
         buttons = ((Button("staff.btn.take_over", StaffAction.CLAIM, t.id),),) \
             if t.status == Status.OPEN else ()
         out.append(Say(t.staff_chat_id, "staff.escalated", values, lang, thread_id=t.topic_id,
                        ticket_id=t.id, buttons=buttons))
-    out.extend(await refresh_card(uow, desk, t))
     if desk.mail_enabled:
         await _mail(uow, desk, t, level, reason, people, link)
     return out

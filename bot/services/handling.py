@@ -15,7 +15,7 @@ from bot.domain.buttons import CustomerAction, StaffAction
 from bot.domain.lifecycle import IllegalTransition, Transition
 from bot.domain.phone import format_phone
 from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event, Status
-from bot.services import escalation, handoff, life
+from bot.services import escalation, handoff, life, major
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import (
@@ -43,7 +43,7 @@ BUTTONS: dict[str, Action] = {
            SA.ABOUT_WHO: Action.FLAG_ABOUT_STAFF, SA.PHONE: Action.SHOW_PHONE,
            SA.ASK: Action.ASK_CUSTOMER, SA.ESCALATE: Action.ESCALATE, SA.RESOLVE: Action.RESOLVE}
 COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
-            "release": Action.RELEASE, **TEXT_ACTIONS}
+            "release": Action.RELEASE, **TEXT_ACTIONS, **major.COMMANDS}
 
 
 class Ctx:
@@ -143,6 +143,8 @@ def _choose(c: Ctx):  # type: ignore[no-untyped-def]
     if m.kind == "command":
         if m.command == "cancel":
             return Action.NOTE, _cancel_pending
+        if m.command in major.COMMANDS:  # "/major off" needs more than "/major"
+            return major.command_action(m.command, m.text), _major_or_vip
         if m.command in COMMANDS:
             return COMMANDS[m.command], _COMMAND_RUN[m.command]
         return None, None
@@ -415,6 +417,14 @@ async def _show_phone(c: Ctx) -> None:
     c.done("staff.phone_sent")
 
 
+async def _major_or_vip(c: Ctx) -> None:
+    """/major, /major off, /vip, /vip off (bot.services.major); the card shows the change."""
+    effects, changed = await major.command(c.uow, c.desk, c.t, c.m, c.now)
+    c.out += effects
+    if changed:
+        await _refresh_card(c, rename=c.m.command == "major")  # the topic name carries ‼️
+
+
 _BUTTON_RUN: dict[str, Callable[[Ctx], Awaitable[None]]] = {
                SA.CLAIM: _claim, SA.RELEASE: _release, SA.TRANSFER: _transfer_menu,
                SA.TRANSFER_TO: _transfer_target, SA.ABOUT: _about_menu,
@@ -422,7 +432,8 @@ _BUTTON_RUN: dict[str, Callable[[Ctx], Awaitable[None]]] = {
                SA.RESOLVE: _prompt, SA.PHONE: _show_phone}
 _COMMAND_RUN = {"note": _note_command, "history": _history, "claim": _claim,
                 "release": _release, "ask": _text_command, "escalate": _text_command,
-                "resolve": _text_command, "transfer": _text_command}
+                "resolve": _text_command, "transfer": _text_command,
+                "major": _major_or_vip, "vip": _major_or_vip}
 _TEXT_RUN = {"transfer": _do_transfer, "ask": _do_ask, "escalate": _do_escalate,
              "resolve": _do_resolve}
 

@@ -7,10 +7,11 @@ from typing import Any
 
 from bot.domain.buttons import StaffAction
 from bot.domain.lifecycle import ACTIVE, OPEN
+from bot.domain.links import topic_link
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
 from bot.domain.vocabulary import LEVELS, ActorKind, Event, Purpose, Status
-from bot.services import staff_group
+from bot.services import major, staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
 from storage.models import Staff, Ticket
@@ -31,7 +32,9 @@ TOPIC_NAME_MAX = 128
 def topic_name(t: Ticket, desk: Desk, first_name: str, assignee: str | None = None) -> str:
     """Reference, category, the customer's first name (and who has it)."""
     cat = desk.form.category(t.category)
-    parts = [t.ref, cat.names.get(desk.staff_lang, t.category) if cat else t.category,
+    # A major complaint stands out in the group's list of topics too.
+    parts = [("‼️ " if t.is_major else "") + t.ref,
+             cat.names.get(desk.staff_lang, t.category) if cat else t.category,
              first_name or "—"]
     if assignee:
         parts.append(f"→ {assignee}")
@@ -49,6 +52,7 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
     about = await uow.repos.staff.get(t.about_staff_id) if t.about_staff_id else None
     about_text = None if about else await _about_text(uow, t)
     prev = await uow.repos.tickets.get(t.previous_ticket_id) if t.previous_ticket_id else None
+    customer = await uow.repos.customers.get(t.customer_id)
     return CardView(
         ticket_id=t.id, ref=t.ref,
         category=cat.names.get(lang, t.category) if cat else t.category,
@@ -60,7 +64,9 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
         level=t.escalation_level, previous_ref=prev.ref if prev else None,
         assignee=assignee.name if assignee else None, about=about.name if about else None,
         about_text=about_text,
-        mentions=mentions, repeat_count=t.repeat_count, unreachable=t.unreachable)
+        mentions=mentions, repeat_count=t.repeat_count, unreachable=t.unreachable,
+        major=await major.reason_phrase(uow, desk, t) if t.is_major else None,
+        vip=bool(customer and customer.vip))
 
 
 async def _about_text(uow: UnitOfWork, t: Ticket) -> str | None:
@@ -109,7 +115,7 @@ async def dispatch(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> lis
     if configured is None:
         uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.NOT_DISPATCHED,
                                  {"why": "no staff group configured"})
-        return []
+        return await major.alert_filed(uow, desk, t)  # supervisors still hear of a major one
     chat_id = await staff_group.follow(uow, configured)  # the supergroup it became, if any
     t.staff_chat_id = chat_id
     r = route(t.category, area(t), t.about_staff_id, await roster(uow))
@@ -168,24 +174,22 @@ async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
     key = ("staff.dm.in_group_now" if await uow.repos.tickets.history(
         t.id, frozenset({Event.STAFF_DM_FALLBACK})) else "staff.dm.new_ticket")
     for s in staff:
+        if LEVELS.get(s.role, 0) < t.escalation_level:
+            continue  # a major ticket is not theirs to claim: the supervisors were told instead
         out.append(Say(s.id, key, {"ref": t.ref, "link": link or "",
                                    "due": desk.calendar.local(t.first_response_due)
                                    if t.first_response_due else ""},
                        desk.staff_lang, ticket_id=t.id))
+    if key == "staff.dm.new_ticket":
+        # The first card of a major ticket: its supervisors are told now, with the topic's link
+        # (after a private-card fallback they were told then).
+        out += await major.alert_filed(uow, desk, t)
     return out
 
 
 def no_topics(reason: str) -> bool:
     """Whether createForumTopic failed because the group has no topics (cards go bare)."""
     return "not a forum" in reason
-
-
-def topic_link(chat_id: int, thread_id: int | None) -> str | None:
-    """A t.me link to a topic of a supergroup (ids -100…)."""
-    s = str(chat_id)
-    if not s.startswith("-100") or thread_id is None:
-        return None
-    return f"https://t.me/c/{s[4:]}/{thread_id}"
 
 
 async def on_sent(uow: UnitOfWork, desk: Desk, row: OutboxRow, result: Any) -> list[Effect]:
@@ -297,7 +301,7 @@ async def to_dms(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int, reason: s
                                                      "reason": reason[:120]},
                        desk.staff_lang, ticket_id=t.id))
         out.append(Card(s.id, view, desk.staff_lang, purpose=DM_CARD))
-    return out
+    return out + await major.alert_filed(uow, desk, t)
 
 
 async def _fallback_people(uow: UnitOfWork, t: Ticket) -> list[Staff]:

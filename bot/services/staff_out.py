@@ -21,6 +21,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A catalog text used as the value of another, rendered in that text's language (a reason
+    such as "the customer mentions 媒体" inside an alert); its own values are escaped too."""
+
+    key: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Say:
     """A catalog text to a chat; `values` are raw text, escaped when rendered."""
 
@@ -87,6 +96,8 @@ class CardView:
     mentions: tuple[tuple[int, str], ...] = ()
     repeat_count: int = 0
     unreachable: bool = False
+    major: Phrase | None = None  # why the ticket is major (重大投诉); None: it is not
+    vip: bool = False  # the customer is marked VIP
 
 
 @dataclass(frozen=True)

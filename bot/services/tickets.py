@@ -12,7 +12,7 @@ from bot.domain.intake import ABOUT, ABOUT_TEXT
 from bot.domain.lifecycle import Transition
 from bot.domain.routing import match_staff
 from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event
-from bot.services import escalation, handoff, life
+from bot.services import escalation, handoff, life, major
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.staff_out import Effect, Say
@@ -68,6 +68,8 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
     for f in answers.get("facts") or []:
         repo.add_message(t.id, now, "in", customer.id, f.get("kind", "text"), f.get("text"),
                          f.get("file_id"), f.get("mid"))
+    # Major from the start (PROCESS.md §4): level 1, recorded; its alert goes with the card.
+    await major.triage_at_filing(uow, desk, customer, t, answers, now)
     return t
 
 

@@ -26,9 +26,12 @@ EXPECTED = {
     "unknown": set(),
     "deactivated": set(),
     "subject": set(),
-    "other_steward": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF},
-    "assignee": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF, *HANDLING},
-    "supervisor": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF, *HANDLING},
+    # Marking a ticket major is open to every colleague; unmarking it and VIP are seniors'.
+    "other_steward": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF, Action.MARK_MAJOR},
+    "assignee": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF, Action.MARK_MAJOR,
+                 *HANDLING},
+    "supervisor": {Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF, Action.MARK_MAJOR,
+                   Action.UNMARK_MAJOR, Action.SET_VIP, *HANDLING},
 }
 
 
@@ -72,3 +75,16 @@ def test_finished_tickets_only_take_notes() -> None:
     closed = TicketFacts("closed", assignee_id=STEWARD)
     assert authorize(ACTORS["assignee"], Action.NOTE, closed).allowed
     assert authorize(ACTORS["assignee"], Action.RELAY, closed).reason == "finished"
+
+
+def test_major_and_vip_on_finished_tickets_and_the_reason_of_a_refusal() -> None:
+    closed = TicketFacts("closed", assignee_id=STEWARD)
+    # VIP is about the customer: it can be set from a finished ticket's topic too.
+    assert authorize(ACTORS["supervisor"], Action.SET_VIP, closed).allowed
+    assert authorize(ACTORS["supervisor"], Action.MARK_MAJOR, closed).reason == "finished"
+    assert authorize(ACTORS["supervisor"], Action.UNMARK_MAJOR, closed).reason == "finished"
+    d = authorize(ACTORS["assignee"], Action.UNMARK_MAJOR, ASSIGNED)
+    assert (d.allowed, d.reason) == (False, "senior_only")
+    assert authorize(ACTORS["assignee"], Action.SET_VIP, closed).reason == "senior_only"
+    assert authorize(Actor(31, "manager"), Action.UNMARK_MAJOR,
+                     TicketFacts("open", None, escalation_level=2)).allowed
