@@ -33,3 +33,18 @@ def test_handlers_hold_no_sql_and_no_wall_clock() -> None:
         src = f.read_text(encoding="utf-8")
         assert not {m for m in _imports(f) if m.split(".")[0] == "sqlalchemy"}, f.name
         assert "datetime.now(" not in src and "utcnow(" not in src, f.name
+
+
+def test_no_status_is_written_as_a_literal_outside_the_domain() -> None:
+    # The ticket's life has one owner (bot/domain/lifecycle.py): a service, handler or
+    # repository that spells a status itself would bypass its checks.
+    from bot.domain.vocabulary import Status
+
+    statuses = {s.value for s in Status}
+    files = [*sorted((ROOT / "bot" / "services").glob("*.py")),
+             *sorted((ROOT / "handlers").glob("*.py")), ROOT / "storage" / "repositories.py"]
+    for f in files:
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        found = {n.value for n in ast.walk(tree)
+                 if isinstance(n, ast.Constant) and n.value in statuses}
+        assert not found, f"{f.name} spells the status {found}"

@@ -77,6 +77,16 @@ def test_the_example_written_by_init_is_valid(tmp_path: Path) -> None:
     (('staff_group_id = -1001234567890', 'staff_group_id = "staff"'),
      "telegram.staff_group_id: Input should be a valid integer"),
     (('[windows]', '[windows'), "not valid TOML"),
+    (('[windows]', '[windows]\nquiet_hours = "21:00"'),
+     "windows.quiet_hours: '21:00' is not a range of hours"),
+    (('[windows]', '[windows]\nnot_solved_within = "2 working days"'),
+     "windows.not_solved_within: 2 working days must be elapsed time"),
+    (('[windows]', '[escalation.manager]\nemail_to = ["gm at example"]\n[windows]'),
+     "escalation.manager.email_to[0]:"),
+    (('[windows]', '[escalation]\nurges_to_escalate = -1\n[windows]'),
+     "escalation.urges_to_escalate: Input should be greater than or equal to 0"),
+    (('[windows]', '[escalation.director]\nchat_ids = []\n[windows]'),
+     "escalation.director: unknown key"),
 ])
 def test_each_mistake_is_one_line_naming_the_key(tmp_path: Path, change: tuple[str, str],
                                                  expected: str) -> None:
@@ -199,3 +209,34 @@ def test_the_commented_email_example_loads_when_uncommented(tmp_path: Path) -> N
         block.append(line[2:])
     cfg = load_config(_write(tmp_path, "\n".join(block)), environ={"X": "1"})
     assert cfg.file.email is not None and cfg.file.email.host == "smtp.example.com"
+
+
+def test_ladder_quiet_hours_and_category_windows_load(tmp_path: Path) -> None:
+    from bot.clock import Clock
+    from bot.services.desk import Desk
+
+    path = _write(tmp_path, GOOD.replace("[windows]", """[escalation]
+urges_to_escalate = 2
+[escalation.manager]
+chat_ids = [-1009]
+email_to = ["gm@example.com"]
+email_cc = ["ops@example.com"]
+[[categories]]
+key = "lift"
+zh = "电梯"
+en = "Lifts"
+first_response = "10m"
+[[categories]]
+key = "other"
+zh = "其他"
+en = "Other"
+[windows]
+quiet_hours = ''"""))
+    desk = Desk.from_config(load_config(path), Clock())
+    assert desk.quiet is None  # "" turns quiet hours off
+    assert desk.ladder.urges_to_escalate == 2
+    assert desk.ladder.contacts(2).email_cc == ["ops@example.com"]
+    assert desk.ladder.contacts(1).chat_ids == [] and desk.ladder.contacts(3).email_to == []
+    first, reply = desk.windows_for("lift")
+    assert str(first) == "600s" and reply == desk.reply  # its own first response, the reply kept
+    assert desk.windows_for("other") == (desk.first_response, desk.reply)

@@ -1,5 +1,5 @@
 """The ticket's references; the intake form's order; moments; abuse (the status machine is
-in test_lifecycle.py)."""
+in test_ticket_lifecycle.py)."""
 
 from __future__ import annotations
 
