@@ -23,9 +23,9 @@ from bot.domain.chain import check_cycles
 from bot.domain.durations import Duration, parse_duration
 from bot.domain.mail import address
 from bot.domain.triage import DEFAULT_KEYWORDS, MAX_KEYWORD_LENGTH, MAX_KEYWORDS
+from bot.domain.vocabulary import Role
 
-ROLES = ("steward", "supervisor", "manager", "committee", "admin")
-Role = Literal["steward", "supervisor", "manager", "committee", "admin"]
+ROLES = tuple(r.value for r in Role)
 
 
 class ConfigError(Exception):
@@ -140,7 +140,7 @@ class StaffEntry(_Strict):
 
     telegram_id: int
     name: str = Field(min_length=1)
-    role: Role = "steward"
+    role: Role = Role.STEWARD
     supervisor: int | None = None
     categories: list[str] = []
     areas: list[str] = []

@@ -34,7 +34,6 @@ class Role(StrEnum):
 LEVELS: dict[str, int] = {Role.STEWARD: 0, Role.SUPERVISOR: 1, Role.MANAGER: 2,
                           Role.COMMITTEE: 3, Role.ADMIN: 4}
 TOP_LEVEL = 3
-LEVEL_ROLES: dict[int, Role] = {1: Role.SUPERVISOR, 2: Role.MANAGER, 3: Role.COMMITTEE}
 
 
 class ActorKind(StrEnum):

@@ -240,6 +240,8 @@ async def on_timer(uow: UnitOfWork, desk: Desk, timer: Timer) -> tuple[int, Repl
         if quiet < desk.expire_after:
             _again(uow, timer, draft.updated_at + desk.expire_after, now)
             return None
+        if _held_for_morning(uow, desk, timer, now):
+            return None
         await uow.repos.drafts.delete(draft)
         await uow.repos.timers.cancel(chat_id=chat, kinds=intake.TIMER_KINDS)
         return chat, reply.add(Note("intake.expired", remove_keyboard=draft.step == PHONE),
@@ -250,11 +252,23 @@ async def on_timer(uow: UnitOfWork, desk: Desk, timer: Timer) -> tuple[int, Repl
         if quiet < desk.reminder_after:
             _again(uow, timer, draft.updated_at + desk.reminder_after, now)
             return None
+        if _held_for_morning(uow, desk, timer, now):
+            return None
         draft.reminded_at = now
         return chat, reply.add(Prompt(draft.step, draft.answers, lead=Note("intake.reminder"),
                                       first_name=customer.first_name if customer else ""))
     return await _listening(uow, desk, timer, draft, reply, customer.first_name if customer
                             else "")
+
+
+def _held_for_morning(uow: UnitOfWork, desk: Desk, timer: Timer, now: datetime) -> bool:
+    """A message nobody asked for just now waits out quiet hours (the listening reaction is an
+    answer to what they are writing, so it never waits)."""
+    morning = desk.calendar.after_quiet(now, desk.quiet)
+    if morning <= now:
+        return False
+    _again(uow, timer, morning, now)
+    return True
 
 
 async def _listening(uow: UnitOfWork, desk: Desk, timer: Timer, draft: IntakeDraft,

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.domain.delivery import chat_unreachable, migrated_to
 from bot.domain.routing import route
+from bot.domain.vocabulary import Event
 from bot.services import handoff, staff_group
 from bot.services.desk import Desk
 from bot.services.handoff import CARD, PROBE, SYSTEM, TOPIC
@@ -48,7 +49,7 @@ async def _follow(uow: UnitOfWork, row: OutboxRow, new_id: int, now: datetime) -
     """Telegram upgraded the group: remember its new id and send the same call there."""
     await staff_group.migrated(uow, row.chat_id, new_id)
     if row.ticket_id and row.purpose in (TOPIC, CARD):
-        uow.repos.tickets.record(row.ticket_id, now, SYSTEM, None, "staff_group_migrated",
+        uow.repos.tickets.record(row.ticket_id, now, SYSTEM, None, Event.STAFF_GROUP_MIGRATED,
                                  {"from": row.chat_id, "to": new_id})
     return [Call(new_id, row.method, {**row.payload, "chat_id": new_id},
                  ticket_id=row.ticket_id, purpose=row.purpose)]
@@ -98,7 +99,7 @@ async def _has_card(uow: UnitOfWork, ticket_id: int) -> bool:
 async def _reopen(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
                   now: datetime) -> list[Effect]:
     t.handoff_failed_at = None  # set again by the failure hook if the group still fails
-    uow.repos.tickets.record(t.id, now, SYSTEM, None, "staff_group_retried",
+    uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.STAFF_GROUP_RETRIED,
                              {"chat_id": chat_id})
     r = route(t.category, handoff.area(t), t.about_staff_id, await handoff.roster(uow))
     return await handoff.open_in_group(uow, desk, t, chat_id, r.notify)

@@ -317,7 +317,7 @@ async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
         c.out.append(Call(c.m.chat_id, "closeForumTopic",
                           {"chat_id": c.m.chat_id, "message_thread_id": c.t.topic_id},
                           ticket_id=c.t.id))
-    c.topic("staff.resolved")
+    c.topic("staff.resolved", hours=f"{c.desk.not_solved_within.total_seconds() / 3600:g}")
 
 
 async def _about_menu(c: Ctx) -> None:

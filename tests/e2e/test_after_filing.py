@@ -262,3 +262,25 @@ async def test_listening_moves_on_after_the_customer_stops(
     assert moving["text"] == t("en", "intake.moving_on") + "\n\n" + plain(
         "en", "intake.category.suggest", category="Equipment and facilities")
     assert buttons(moving) == ["c:cat:equipment", "c:cats", "c:back", "c:cancel"]
+
+
+async def test_a_reminder_due_in_quiet_hours_waits_for_the_morning(
+        emu: Emulator, config: Config, desk_factory: Callable[..., Any]) -> None:
+    clock = FrozenClock(MONDAY_10 + timedelta(hours=10, minutes=40))  # 20:40 in Shanghai
+    app = await desk_factory(config, clock=clock)
+    chat = Chat(emu, emu.user(5411, first_name="Ann", language_code="en"))
+    await chat.say("/start")
+    await chat.press("file")
+    before = len(chat.messages())
+    clock.advance(timedelta(minutes=31))  # 21:11: the reminder is due, but it is night
+    await app.scheduler.run_due()
+    await asyncio.sleep(0.3)
+    assert len(chat.messages()) == before
+    clock.advance(timedelta(hours=10, minutes=48))  # 07:59
+    await app.scheduler.run_due()
+    await asyncio.sleep(0.3)
+    assert len(chat.messages()) == before
+    clock.advance(timedelta(minutes=1))  # 08:00
+    await app.scheduler.run_due()
+    [prompt] = (await emu.wait_for_sent(chat.id, count=before + 1))[before:]
+    assert prompt["text"].startswith(t("en", "intake.reminder"))
