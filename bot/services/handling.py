@@ -316,8 +316,7 @@ async def _do_escalate(c: Ctx, reason: str, _target: int | None) -> None:
 
 async def _do_resolve(c: Ctx, note: str, _target: int | None, *, reviewed: bool = False
                       ) -> None:
-    if not reviewed and review.needed(c.desk, c.t, c.staff):
-        assert c.staff is not None  # authorised: on the roster
+    if not reviewed and c.staff is not None and review.needed(c.desk, c.t, c.staff):
         c.out += await review.propose(c.uow, c.desk, c.t, c.staff, note, c.now)
         return
     c.uow.repos.tickets.add_message(c.t.id, c.now, "out", c.m.user_id, "text", note)

@@ -24,10 +24,9 @@ STAFF = ActorKind.STAFF
 PROPOSED = frozenset({Event.RESOLUTION_PROPOSED})
 
 
-def needed(desk: Desk, t: Ticket, resolver: Staff | None) -> bool:
+def needed(desk: Desk, t: Ticket, resolver: Staff) -> bool:
     """Whether this person's Resolve on this ticket goes to a supervisor first."""
-    level = LEVELS.get(resolver.role, 0) if resolver is not None else 0
-    return needs_review(desk.ladder.review, t.is_major, level)
+    return needs_review(desk.ladder.review, t.is_major, LEVELS.get(resolver.role, 0))
 
 
 async def reviewers(uow: UnitOfWork, t: Ticket, proposer_id: int) -> tuple[int, ...]:

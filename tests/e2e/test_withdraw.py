@@ -45,6 +45,16 @@ async def _claimed(desk: App, emu: Emulator) -> Any:
     return await ticket(desk, tk.id)
 
 
+async def _detail(emu: Emulator, db_url: str, desk_factory: Any
+                  ) -> tuple[App, FrozenClock, Any, Chat, dict[str, Any]]:
+    """A claimed ticket and its detail (/ticket REF) in the customer's chat."""
+    desk, clock = await _desk(emu, db_url, desk_factory)
+    tk = await _claimed(desk, emu)
+    chat = Chat(emu, emu.user(CUSTOMER))
+    [detail] = await chat.say(f"/ticket {tk.ref}")
+    return desk, clock, tk, chat, detail
+
+
 async def _events(desk: App, ticket_id: int) -> list[tuple[str, dict[str, Any]]]:
     async with desk.db.uow() as uow:
         return [(h.event, dict(h.details)) for h in await uow.repos.tickets.history(ticket_id)]
@@ -52,10 +62,7 @@ async def _events(desk: App, ticket_id: int) -> list[tuple[str, dict[str, Any]]]
 
 async def test_withdraw_with_a_reason_closes_the_topic_and_stops_the_deadlines(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk, clock = await _desk(emu, db_url, desk_factory)
-    tk = await _claimed(desk, emu)
-    chat = Chat(emu, emu.user(CUSTOMER))
-    [detail] = await chat.say(f"/ticket {tk.ref}")
+    desk, clock, tk, chat, detail = await _detail(emu, db_url, desk_factory)
     assert f"c:wd:{tk.id}" in buttons(detail) and f"c:u:{tk.id}" in buttons(detail)
     [ask] = await chat.press("wd", tk.id)
     assert ask["text"] == plain("zh_CN", "withdraw.ask", ref=tk.ref)
@@ -111,10 +118,7 @@ async def test_withdraw_with_a_reason_closes_the_topic_and_stops_the_deadlines(
 
 async def test_own_words_keep_it_and_a_foreign_press(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk, _ = await _desk(emu, db_url, desk_factory)
-    tk = await _claimed(desk, emu)
-    chat = Chat(emu, emu.user(CUSTOMER))
-    [detail] = await chat.say(f"/ticket {tk.ref}")
+    desk, _, tk, chat, detail = await _detail(emu, db_url, desk_factory)
 
     # Someone else's press is refused and recorded on the ticket; nothing changes.
     stranger = Chat(emu, emu.user(5602, first_name="韩梅梅", language_code="zh"))
@@ -155,12 +159,9 @@ def history_names(events: list[tuple[str, dict[str, Any]]]) -> list[str]:
 
 async def test_doing_something_else_ends_the_wait_for_their_words(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk, _ = await _desk(emu, db_url, desk_factory)
-    tk = await _claimed(desk, emu)
-    chat = Chat(emu, emu.user(CUSTOMER))
+    desk, _, tk, chat, detail = await _detail(emu, db_url, desk_factory)
     [menu] = await chat.say("/start")
-    await chat.say(f"/ticket {tk.ref}")
-    await chat.press("wd", tk.id)
+    await chat.press("wd", tk.id, message=detail)
     await chat.press("wdr", f"{tk.id}:other")
     # They file a new complaint instead: the wait is dropped and the new draft starts at once.
     [facts] = await chat.press("file", message=menu)
