@@ -53,6 +53,7 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
     about_text = None if about else await _about_text(uow, t)
     prev = await uow.repos.tickets.get(t.previous_ticket_id) if t.previous_ticket_id else None
     customer = await uow.repos.customers.get(t.customer_id)
+    proposer = await uow.repos.staff.get(t.review_by) if t.review_by else None
     return CardView(
         ticket_id=t.id, ref=t.ref,
         category=cat.names.get(lang, t.category) if cat else t.category,
@@ -66,7 +67,7 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
         about_text=about_text,
         mentions=mentions, repeat_count=t.repeat_count, unreachable=t.unreachable,
         major=await major.reason_phrase(uow, desk, t) if t.is_major else None,
-        vip=bool(customer and customer.vip))
+        vip=bool(customer and customer.vip), review_by=proposer.name if proposer else None)
 
 
 async def _about_text(uow: UnitOfWork, t: Ticket) -> str | None:
