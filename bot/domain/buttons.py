@@ -45,6 +45,7 @@ class CustomerAction(StrEnum):
     URGE = "u"
     ATTACH = "to"
     NOT_SOLVED = "ns"
+    FOLLOW_UP = "fu"  # an answer to the follow-up: "fu:<ticket>:<follow-up>:<answer>"
 
 
 class StaffAction(StrEnum):

@@ -137,6 +137,14 @@ class ChooseTicket:
 
 
 @dataclass(frozen=True)
+class LeftOverPrompt:
+    """After "Something is still left over" at the follow-up: what is it? (with Cancel)."""
+
+    ref: str
+    again: bool = False  # their last message was not something we can pass on (a sticker)
+
+
+@dataclass(frozen=True)
 class CallbackAnswer:
     """Answer a button press (always, so the client stops its spinner)."""
 
@@ -145,7 +153,7 @@ class CallbackAnswer:
 
 
 View = Note | Menu | Greeting | Languages | Prompt | Ack | TicketList | TicketDetail \
-    | ChooseTicket | CallbackAnswer | DropButtons | Typing
+    | ChooseTicket | CallbackAnswer | DropButtons | Typing | LeftOverPrompt
 
 
 @dataclass

@@ -88,3 +88,21 @@ def test_major_and_vip_on_finished_tickets_and_the_reason_of_a_refusal() -> None
     assert authorize(ACTORS["assignee"], Action.SET_VIP, closed).reason == "senior_only"
     assert authorize(Actor(31, "manager"), Action.UNMARK_MAJOR,
                      TicketFacts("open", None, escalation_level=2)).allowed
+
+
+def test_a_repeat_complaint_does_not_go_back_to_whoever_resolved_it() -> None:
+    repeat = TicketFacts("open", None, escalation_level=0, repeat_count=1,
+                         resolver_id=STEWARD)
+    d = authorize(ACTORS["assignee"], Action.CLAIM, repeat)
+    assert (d.allowed, d.reason) == (False, "previous_resolver")
+    assert authorize(ACTORS["other_steward"], Action.CLAIM, repeat).allowed
+    # Refused for that reason even where the level would also refuse them: it says why.
+    at_manager = TicketFacts("open", None, escalation_level=2, repeat_count=1,
+                             resolver_id=STEWARD)
+    assert authorize(ACTORS["assignee"], Action.CLAIM, at_manager).reason == "previous_resolver"
+    assert authorize(Actor(31, "manager"), Action.CLAIM, at_manager).allowed
+    # A supervisor may still choose them: transferring is a handling action of the supervisor.
+    assert authorize(Actor(31, "manager"), Action.TRANSFER, at_manager).allowed
+    # A ticket that is no repeat, or that they did not resolve, is theirs to claim as before.
+    fresh = TicketFacts("open", None, resolver_id=STEWARD)
+    assert authorize(ACTORS["assignee"], Action.CLAIM, fresh).allowed

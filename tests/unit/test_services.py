@@ -317,7 +317,8 @@ async def test_no_progress_message_once_the_ticket_is_resolved(
     # Already claimed by the scheduler when the resolution committed: it still does nothing.
     assert await fire(deadlines.progress_notice, uow, desk, notice, MORNING) == []
     assert Event.PROGRESS_SENT not in events(fake, t.id)
-    assert pending_timers(fake, t.id) == []
+    # What is left to fire is the follow-up (回访), never a deadline.
+    assert [x.kind for x in pending_timers(fake, t.id)] == [TimerKind.FOLLOW_UP]
 
 
 # -- urging ----------------------------------------------------------------------------------
