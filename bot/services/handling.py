@@ -323,8 +323,8 @@ async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
     await _refresh_card(c)
     # The topic stays open until the follow-up closes the ticket: what the customer answers
     # then is posted here, and the steward can still talk to them meanwhile.
-    c.topic("staff.resolved",
-            follow_up=life.deadline(c.desk, c.t, TimerKind.FOLLOW_UP, c.now))
+    c.topic("staff.resolved", follow_up=c.desk.calendar.local(
+        life.deadline(c.desk, c.t, TimerKind.FOLLOW_UP, c.now)))
 
 
 async def _about_menu(c: Ctx) -> None:
