@@ -96,6 +96,16 @@ async def _tick(desk: App, emu: Emulator, clock: FrozenClock, seconds: float) ->
     await settle(desk, emu)
 
 
+async def _asked(emu: Emulator, db_url: str, desk_factory: Any
+                 ) -> tuple[App, FrozenClock, Config, Ticket, dict[str, Any]]:
+    """A desk, a ticket the steward resolved, and its follow-up once the window is over."""
+    desk, clock, config = await _desk(emu, db_url, desk_factory)
+    tk = await _claimed_and_resolved(desk, emu)
+    await _tick(desk, emu, clock, 11)
+    [ask] = _follow_ups(emu)
+    return desk, clock, config, tk, ask
+
+
 def _follow_ups(emu: Emulator) -> list[dict[str, Any]]:
     """The customer's messages carrying follow-up buttons (the follow-up and its reminder)."""
     return [m for m in emu.sent(CUSTOMER) if any(d.startswith("c:fu:") for d in buttons(m))]
@@ -224,10 +234,7 @@ async def test_not_satisfied_is_a_repeat_that_goes_to_the_manager_then_the_commi
 
 async def test_no_answer_gets_one_reminder_then_is_closed_and_restarts_send_nothing_twice(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk, clock, config = await _desk(emu, db_url, desk_factory)
-    tk = await _claimed_and_resolved(desk, emu)
-    await _tick(desk, emu, clock, 11)
-    [ask] = _follow_ups(emu)
+    desk, clock, config, tk, ask = await _asked(emu, db_url, desk_factory)
     reminder = plain("zh_CN", "follow_up.reminder", ref=tk.ref)
     closed = plain("zh_CN", "follow_up.closed_no_response", ref=tk.ref)
     # Down before the reminder is due; the instance died while running it (its lease is live).
@@ -267,10 +274,7 @@ async def test_no_answer_gets_one_reminder_then_is_closed_and_restarts_send_noth
 
 async def test_something_left_over_is_asked_for_in_their_words_and_reopens_the_ticket(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk, clock, _ = await _desk(emu, db_url, desk_factory)
-    tk = await _claimed_and_resolved(desk, emu)
-    await _tick(desk, emu, clock, 11)
-    [ask] = _follow_ups(emu)
+    desk, clock, _, tk, ask = await _asked(emu, db_url, desk_factory)
     chat = Chat(emu, emu.user(CUSTOMER))
     [prompt] = await chat.press("fu", _arg(ask, "left_over"), message=ask)
     assert prompt["text"] == plain("zh_CN", "follow_up.left_over_ask", ref=tk.ref)

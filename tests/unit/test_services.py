@@ -456,6 +456,14 @@ async def _resolved(fake: FakeUnitOfWork, desk: Desk, at: datetime, **values: An
     return t
 
 
+async def _asked(fake: FakeUnitOfWork, desk: Desk, **values: Any) -> tuple[Ticket, Timer]:
+    """A ticket resolved at T0 whose follow-up was sent a week later (and that follow-up)."""
+    t = await _resolved(fake, desk, T0, **values)
+    [timer] = pending_timers(fake, t.id, FU)
+    await fire(follow_up.send, cast(UnitOfWork, fake), desk, timer, T0 + WEEK)
+    return t, timer
+
+
 async def test_the_follow_up_is_due_after_its_window_never_in_quiet_hours(
         fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk, clock: FrozenClock) -> None:
     day = await _resolved(fake, desk, T0)  # 15:00 at the desk: a week later, same time
@@ -507,9 +515,7 @@ async def test_a_timer_of_an_earlier_resolution_does_nothing(
 
 async def test_satisfied_closes_with_the_rating_and_closes_the_topic(
         fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
-    t = await _resolved(fake, desk, T0)
-    [timer] = pending_timers(fake, t.id, FU)
-    await fire(follow_up.send, uow, desk, timer, T0 + WEEK)
+    t, timer = await _asked(fake, desk)
     key, values, out = await follow_up.answer(uow, desk, t, timer.id, FollowUpAnswer.MOSTLY,
                                               "customer", CUSTOMER, T0 + WEEK, "en")
     assert (key, values) == ("follow_up.thanks", {"ref": t.ref})
@@ -525,9 +531,7 @@ async def test_satisfied_closes_with_the_rating_and_closes_the_topic(
 
 async def test_no_answer_is_closed_without_a_rating_after_one_reminder(
         fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
-    t = await _resolved(fake, desk, T0, rating=2, rating_label="not_satisfied")
-    [timer] = pending_timers(fake, t.id, FU)
-    await fire(follow_up.send, uow, desk, timer, T0 + WEEK)
+    t, timer = await _asked(fake, desk, rating=2, rating_label="not_satisfied")
     [reminder] = pending_timers(fake, t.id, FUR)
     assert says(await fire(follow_up.remind, uow, desk, reminder, reminder.due_at),
                 "follow_up.reminder")
@@ -541,9 +545,7 @@ async def test_no_answer_is_closed_without_a_rating_after_one_reminder(
 
 async def test_left_over_waits_for_the_words_and_the_expiry_reopens_without_them(
         fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
-    t = await _resolved(fake, desk, T0)
-    [timer] = pending_timers(fake, t.id, FU)
-    await fire(follow_up.send, uow, desk, timer, T0 + WEEK)
+    t, timer = await _asked(fake, desk)
     fake.repos.drafts.add(CUSTOMER, CUSTOMER, LEFT_OVER,
                           {"ticket": t.id, "follow_up": timer.id, "ref": t.ref}, T0 + WEEK)
     [reminder] = pending_timers(fake, t.id, FUR)
