@@ -163,7 +163,11 @@ class Windows(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
     first_response: DurationField = "30m"
     reply: DurationField = "2 working days"
+    # The satisfaction check (回访) after resolution; its one reminder if unanswered, and how
+    # long after it was sent an unanswered one is closed as "no response".
     follow_up_after: DurationField = "7d"
+    follow_up_reminder: DurationField = "2d"
+    follow_up_expiry: DurationField = "7d"
     # A "Not solved" press later than this after resolution still reopens, recorded as late.
     not_solved_within: DurationField = "48h"
     # Customer-facing messages a timer sends wait until the end of these hours (desk time);

@@ -188,6 +188,10 @@ def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
             _ticket_detail(out, chat_id, lang, view, form)
         elif isinstance(view, v.Withdrawal):
             _withdrawal(out, chat_id, lang, view)
+        elif isinstance(view, v.LeftOverPrompt):
+            key = "follow_up.left_over_again" if view.again else "follow_up.left_over_ask"
+            send_text(out, chat_id, t(lang, key, ref=esc(view.ref)),
+                      keyboard=[[button(t(lang, "button.cancel"), CA.CANCEL)]])
         elif isinstance(view, v.ChooseTicket):
             send_text(out, chat_id, t(lang, "tickets.choose"), keyboard=[
                 [button(_row_label(lang, row, form), CA.ATTACH, row.id)]

@@ -66,8 +66,10 @@ def _keyboard(e_lang: str, rows: tuple[tuple[so.Button, ...], ...]) -> list[list
         line = []
         for b in row:
             label = b.label if b.label is not None else t(e_lang, b.label_key)
-            data = (buttons.customer(CustomerAction(b.action), b.ticket_id) if b.for_customer
-                    else buttons.staff(StaffAction(b.action), b.ticket_id, b.arg))
+            data = (buttons.customer(CustomerAction(b.action),
+                                     f"{b.ticket_id}:{b.arg}" if b.arg else b.ticket_id)
+                    if b.for_customer else buttons.staff(StaffAction(b.action), b.ticket_id,
+                                                         b.arg))
             line.append({"text": label[:64], "callback_data": data})
         kb.append(line)
     return kb

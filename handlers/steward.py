@@ -16,7 +16,15 @@ from bot.mailer import MailHook, MailProblem
 from bot.outbox import SentHook
 from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import deadlines, group_recovery, handling, handoff, mail_notice, roster
+from bot.services import (
+    deadlines,
+    follow_up,
+    group_recovery,
+    handling,
+    handoff,
+    mail_notice,
+    roster,
+)
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import Effect, Say
@@ -153,7 +161,7 @@ def mail_hooks(desk: Desk) -> list[MailHook]:
 
 def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
     """The timers this side owns: retrying a staff group the bot could not post in; the
-    ticket's deadlines."""
+    ticket's deadlines; the follow-up after resolution, its reminder and its expiry."""
 
     async def retry(uow: UnitOfWork, timer: Timer, _clock: object) -> None:
         if timer.chat_id is not None:
@@ -169,7 +177,10 @@ def timer_handlers(desk: Desk) -> dict[str, TimerHandler]:
     return {TimerKind.STAFF_GROUP_RETRY: retry,
             TimerKind.FIRST_RESPONSE_DUE: run(deadlines.first_response_missed),
             TimerKind.REPLY_DUE: run(deadlines.reply_due),
-            TimerKind.PROGRESS_NOTICE: run(deadlines.progress_notice)}
+            TimerKind.PROGRESS_NOTICE: run(deadlines.progress_notice),
+            TimerKind.FOLLOW_UP: run(follow_up.send),
+            TimerKind.FOLLOW_UP_REMINDER: run(follow_up.remind),
+            TimerKind.FOLLOW_UP_EXPIRY: run(follow_up.expire)}
 
 
 def install(app: Application) -> None:  # type: ignore[type-arg]

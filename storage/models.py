@@ -111,6 +111,13 @@ class Ticket(Base):
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The latest follow-up answer (回访): 5 satisfied, 4 mostly, 2 not satisfied (None: no
+    # rating — left over, or closed without an answer) and its label (FollowUpAnswer).
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_label: Mapped[str | None] = mapped_column(String(16))
+    # Who had the ticket when it was last resolved; set when it is reopened as a repeat, so it
+    # does not go back to them unless a supervisor transfers it (bot.domain.access).
+    resolver_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
 
     __table_args__ = (Index("ix_tickets_staff_topic", "staff_chat_id", "topic_id"),)
 

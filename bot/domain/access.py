@@ -63,6 +63,8 @@ class TicketFacts:
     escalation_level: int = 0
     about_staff_id: int | None = None
     review_by: int | None = None  # the steward whose resolution awaits review, if any
+    repeat_count: int = 0
+    resolver_id: int | None = None  # who had it when it was last resolved (see _claim)
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,10 @@ def _claim(actor: Actor, ticket: TicketFacts) -> Decision:
         return Decision(False, "already_claimed")
     if ticket.status != Status.OPEN:
         return Decision(False, "not_open")
+    if ticket.repeat_count and ticket.resolver_id == actor.id:
+        # A repeat complaint does not go back to whoever resolved it (PROCESS.md §4) unless a
+        # supervisor chooses so: a transfer to them is still allowed, a claim is not.
+        return Decision(False, "previous_resolver")
     # A complaint about a colleague, or one escalated, needs someone at a higher level.
     needed = max(ticket.escalation_level, 1 if ticket.about_staff_id is not None else 0)
     if actor.level < needed:

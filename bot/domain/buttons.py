@@ -49,6 +49,7 @@ class CustomerAction(StrEnum):
     WITHDRAW_REASON = "wdr"  # arg "<ticket>:<reason>": asks to confirm
     WITHDRAW_CONFIRM = "wdok"  # arg "<ticket>:<reason>"
     WITHDRAW_KEEP = "wdk"  # changed their mind: the ticket carries on
+    FOLLOW_UP = "fu"  # an answer to the follow-up: "fu:<ticket>:<follow-up>:<answer>"
 
 
 class StaffAction(StrEnum):

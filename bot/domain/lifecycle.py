@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.vocabulary import TICKET_TIMERS, Event, Status, TimerKind
+from bot.domain.vocabulary import FOLLOW_UP_TIMERS, TICKET_TIMERS, Event, Status, TimerKind
 
 OPEN, ASSIGNED, WAITING = Status.OPEN, Status.ASSIGNED, Status.WAITING_ON_CUSTOMER
 RESOLVED, CLOSED, WITHDRAWN = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
@@ -67,6 +67,8 @@ def _stay(*statuses: Status) -> dict[Status | None, Status]:
 
 
 _FR, _RD = TimerKind.FIRST_RESPONSE_DUE, TimerKind.REPLY_DUE
+# Everything still to fire on a ticket: what a finished ticket must never hear from again.
+_ALL_TIMERS = TICKET_TIMERS + FOLLOW_UP_TIMERS
 
 RULES: dict[Transition, _Rule] = {
     Transition.FILE: _Rule({None: OPEN}, (Event.FILED,), (_FR, _RD)),
@@ -86,14 +88,20 @@ RULES: dict[Transition, _Rule] = {
     Transition.ESCALATE: _Rule(_stay(OPEN, ASSIGNED, WAITING), (Event.ESCALATED,)),
     # A new reply deadline is promised and kept like the first.
     Transition.PROGRESS: _Rule(_stay(OPEN, ASSIGNED, WAITING), (Event.PROGRESS_SENT,), (_RD,)),
+    # Handled: the deadlines go, and the satisfaction check (回访) is due after its window.
     Transition.RESOLVE: _Rule({OPEN: RESOLVED, ASSIGNED: RESOLVED, WAITING: RESOLVED},
-                              (Event.RESOLVED,), cancel_timers=TICKET_TIMERS),
-    # Back to the stewards: somebody must take it up again within the first-response window.
-    Transition.REOPEN: _Rule({RESOLVED: OPEN}, (Event.REOPENED,), (_FR,)),
-    Transition.FOLLOW_UP_SENT: _Rule(_stay(RESOLVED), (Event.FOLLOW_UP_SENT,)),
-    Transition.CLOSE: _Rule({RESOLVED: CLOSED}, (Event.CLOSED,), cancel_timers=TICKET_TIMERS),
+                              (Event.RESOLVED,), (TimerKind.FOLLOW_UP,),
+                              cancel_timers=TICKET_TIMERS),
+    # A repeat complaint: somebody must take it up again within the first-response window, and
+    # the customer is promised a new reply time; this resolution's follow-up is over.
+    Transition.REOPEN: _Rule({RESOLVED: OPEN}, (Event.REOPENED,), (_FR, _RD),
+                             cancel_timers=FOLLOW_UP_TIMERS),
+    # Asked once: one reminder if they do not answer, then closed as "no response".
+    Transition.FOLLOW_UP_SENT: _Rule(_stay(RESOLVED), (Event.FOLLOW_UP_SENT,),
+                                     (TimerKind.FOLLOW_UP_REMINDER, TimerKind.FOLLOW_UP_EXPIRY)),
+    Transition.CLOSE: _Rule({RESOLVED: CLOSED}, (Event.CLOSED,), cancel_timers=_ALL_TIMERS),
     Transition.WITHDRAW: _Rule({OPEN: WITHDRAWN, ASSIGNED: WITHDRAWN, WAITING: WITHDRAWN},
-                               (Event.WITHDRAWN,), cancel_timers=TICKET_TIMERS),
+                               (Event.WITHDRAWN,), cancel_timers=_ALL_TIMERS),
 }
 
 

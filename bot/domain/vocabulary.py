@@ -87,6 +87,9 @@ class Event(StrEnum):
     RESOLUTION_PROPOSED = "resolution_proposed"
     RESOLUTION_APPROVED = "resolution_approved"
     RESOLUTION_SENT_BACK = "resolution_sent_back"
+    # The one reminder of an unanswered follow-up (回访), and the customer's answer to it.
+    FOLLOW_UP_REMINDED = "follow_up_reminded"
+    FOLLOW_UP_ANSWERED = "follow_up_answered"
 
 
 class EscalationCause(StrEnum):
@@ -97,6 +100,8 @@ class EscalationCause(StrEnum):
     REPLY_DEADLINE = "reply_deadline"
     URGED = "urged"
     MAJOR = "major"
+    # The same matter complained about again: dissatisfied at follow-up, "Not solved", left over.
+    REPEAT = "repeat"
 
 
 class TimerKind(StrEnum):
@@ -110,10 +115,18 @@ class TimerKind(StrEnum):
     STAFF_GROUP_RETRY = "staff_group_retry"
     # The customer's progress message, held back by quiet hours until the morning.
     PROGRESS_NOTICE = "progress_notice"
+    # The satisfaction check after resolution (回访), its one reminder, and closing unanswered.
+    FOLLOW_UP = "follow_up"
+    FOLLOW_UP_REMINDER = "follow_up_reminder"
+    FOLLOW_UP_EXPIRY = "follow_up_expiry"
 
 
 # The timers that belong to one ticket's handling: the lifecycle sets and cancels these.
 TICKET_TIMERS = (TimerKind.FIRST_RESPONSE_DUE, TimerKind.REPLY_DUE, TimerKind.PROGRESS_NOTICE)
+# The timers of one resolution's follow-up: set by RESOLVE and FOLLOW_UP_SENT, cancelled when the
+# ticket is closed, reopened or withdrawn.
+FOLLOW_UP_TIMERS = (TimerKind.FOLLOW_UP, TimerKind.FOLLOW_UP_REMINDER,
+                    TimerKind.FOLLOW_UP_EXPIRY)
 
 
 class Purpose(StrEnum):
@@ -143,3 +156,20 @@ class WithdrawReason(StrEnum):
     SOLVED = "solved"  # it sorted itself out
     NOT_NEEDED = "unneeded"
     OTHER = "other"  # in their own words
+
+
+class FollowUpAnswer(StrEnum):
+    """The customer's answer to the follow-up (回访), stored as tickets.rating_label."""
+
+    SATISFIED = "satisfied"  # 满意
+    MOSTLY = "mostly"  # 基本满意
+    NOT_SATISFIED = "not_satisfied"  # 不满意
+    LEFT_OVER = "left_over"  # 遗留问题: something is still left over (told in their words)
+
+
+class RepeatReason(StrEnum):
+    """Why a resolved ticket was reopened as a repeat complaint (recorded with the reopening)."""
+
+    NOT_SOLVED = "not_solved"  # the "Not solved" button under the resolution
+    NOT_SATISFIED = "not_satisfied"  # 不满意 at the follow-up
+    LEFT_OVER = "left_over"  # 遗留问题 at the follow-up

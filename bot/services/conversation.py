@@ -15,10 +15,10 @@ from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import CONFIRM, FACTS, PHONE, record_edit
 from bot.i18n import LANGUAGES
 from bot.i18n import t as text
-from bot.services import customers, handling, intake, tickets, withdrawal
+from bot.services import customers, follow_up, handling, intake, tickets, withdrawal
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
-from bot.services.intake import ATTACH, Turn
+from bot.services.intake import ATTACH, LEFT_OVER, OUTSIDE_FORM, Turn
 from bot.services.staff_out import Effect
 from bot.services.views import (
     CallbackAnswer,
@@ -63,13 +63,19 @@ async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:
 
 
 def _in_intake(d: IntakeDraft | None) -> bool:
-    return d is not None and d.step not in (ATTACH, withdrawal.REASON_STEP)
+    return d is not None and d.step not in (*OUTSIDE_FORM, withdrawal.REASON_STEP)
+
+
+def _left_over(d: IntakeDraft | None) -> bool:
+    return d is not None and d.step == LEFT_OVER
 
 
 async def _command(c: Turn) -> None:
     cmd = c.m.command
     if cmd == "start":
         c.reply.add(Greeting(c.m.first_name, resume=_in_intake(c.draft)))
+    elif cmd == "cancel" and _left_over(c.draft):
+        await follow_up.cancel_left_over(c)
     elif cmd == "cancel":
         await intake.cancel(c)
     elif cmd == "language":
@@ -110,13 +116,18 @@ async def _button(c: Turn) -> None:
     elif action == CA.ATTACH and arg.isdigit() and c.draft is not None and c.draft.step == ATTACH:
         await _attach_to(c, int(arg))
     elif action == CA.NOT_SOLVED and arg.isdigit():
-        key, values, effects = await handling.not_solved(c.uow, c.desk, c.customer.id, int(arg))
+        key, values, effects = await handling.not_solved(c.uow, c.desk, c.customer.id, int(arg),
+                                                         c.customer.language)
         if key == NOT_YOURS:
             await tickets.foreign_button(c.uow, int(arg), c.customer.id, action, c.now)
         c.reply.add(Note(key, values))
         c.reply.staff += effects
     elif action in withdrawal.ACTIONS:
         await withdrawal.on_button(c)
+    elif action == CA.FOLLOW_UP:
+        await follow_up.pressed(c, arg)
+    elif action == CA.CANCEL and _left_over(c.draft):
+        await follow_up.cancel_left_over(c)
     elif action == CA.CANCEL:
         await intake.cancel(c)
     elif action in _INTAKE_ACTIONS and _in_intake(c.draft):
@@ -200,6 +211,8 @@ async def _message(c: Turn) -> None:
     if c.draft is not None and c.draft.step == withdrawal.REASON_STEP:
         await withdrawal.on_text(c)  # their words on withdrawing (handle() made sure: text)
         return
+    if _left_over(c.draft) and await follow_up.left_over(c):
+        return  # what is still left over after the follow-up: on its ticket, reopened
     if _in_intake(c.draft):
         await intake.on_message(c)
         return

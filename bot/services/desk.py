@@ -35,6 +35,10 @@ class Desk:
     category_windows: tuple[tuple[str, Duration | None, Duration | None], ...] = ()
     quiet: tuple[time, time] | None = None
     not_solved_within: timedelta = timedelta(hours=48)
+    # The follow-up (回访): sent this long after resolution, reminded once, closed unanswered.
+    follow_up_after: Duration = Duration(elapsed=timedelta(days=7))
+    follow_up_reminder: Duration = Duration(elapsed=timedelta(days=2))
+    follow_up_expiry: Duration = Duration(elapsed=timedelta(days=7))
     ladder: EscalationSection = EscalationSection()
 
     def windows_for(self, category: str) -> tuple[Duration, Duration]:
@@ -92,6 +96,9 @@ class Desk:
                 for c in f.categories if c.first_response or c.reply),
             quiet=f.windows.quiet(),
             not_solved_within=as_duration(f.windows.not_solved_within).elapsed,
+            follow_up_after=as_duration(f.windows.follow_up_after),
+            follow_up_reminder=as_duration(f.windows.follow_up_reminder),
+            follow_up_expiry=as_duration(f.windows.follow_up_expiry),
             ladder=f.escalation,
             mail_enabled=f.email is not None,
             major_keywords=Keywords(f.triage.major_keywords),

@@ -15,14 +15,21 @@ from bot.domain.access import LEVELS, Action, Actor, Decision, TicketFacts, auth
 from bot.domain.buttons import CustomerAction, StaffAction
 from bot.domain.lifecycle import IllegalTransition, Transition
 from bot.domain.phone import format_phone
-from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event, Status
-from bot.services import escalation, handoff, life, major, review
+from bot.domain.vocabulary import (
+    TOP_LEVEL,
+    ActorKind,
+    EscalationCause,
+    Event,
+    RepeatReason,
+    Status,
+    TimerKind,
+)
+from bot.services import escalation, handoff, life, major, repeat, review
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import (
     Alert,
     Button,
-    Call,
     Copy,
     Effect,
     Relay,
@@ -139,7 +146,7 @@ async def _ticket_of(uow: UnitOfWork, m: StaffInbound) -> Ticket | None:
 
 def _facts(t: Ticket) -> TicketFacts:
     return TicketFacts(t.status, t.assignee_id, t.escalation_level, t.about_staff_id,
-                       t.review_by)
+                       t.review_by, t.repeat_count, t.resolver_id)
 
 
 def _choose(c: Ctx):  # type: ignore[no-untyped-def]
@@ -327,11 +334,10 @@ async def _do_resolve(c: Ctx, note: str, _target: int | None, *, reviewed: bool 
                      buttons=((Button("customer.btn.not_solved", CustomerAction.NOT_SOLVED, c.t.id,
                                        for_customer=True),),)))
     await _refresh_card(c)
-    if c.t.topic_id:
-        c.out.append(Call(c.m.chat_id, "closeForumTopic",
-                          {"chat_id": c.m.chat_id, "message_thread_id": c.t.topic_id},
-                          ticket_id=c.t.id))
-    c.topic("staff.resolved", hours=f"{c.desk.not_solved_within.total_seconds() / 3600:g}")
+    # The topic stays open until the follow-up closes the ticket: what the customer answers
+    # then is posted here, and the steward can still talk to them meanwhile.
+    c.topic("staff.resolved", follow_up=c.desk.calendar.local(
+        life.deadline(c.desk, c.t, TimerKind.FOLLOW_UP, c.now)))
 
 
 async def _approve(c: Ctx) -> None:
@@ -544,12 +550,13 @@ async def customer_edited(uow: UnitOfWork, desk: Desk, customer_id: int, message
     return []
 
 
-async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: int
-                     ) -> tuple[str, dict[str, object], list[Effect]]:
-    """The customer pressed "Not solved": the ticket goes back to the stewards with its history.
+async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: int,
+                     lang: str) -> tuple[str, dict[str, object], list[Effect]]:
+    """The customer pressed "Not solved": the ticket is reopened as a repeat complaint, with its
+    history, a new reply time and the next level of the ladder (bot.services.repeat).
 
-    Never a deadline on the customer: a press after the 48 hours reopens it just the same
-    (recorded as late), so nobody is asked to tell the story again.
+    Never a deadline on the customer: a press after `not_solved_within` reopens it just the
+    same (recorded as late), so nobody is asked to tell the story again.
     """
     now = desk.clock.now()
     t = await uow.repos.tickets.get_for_customer(ticket_id, customer_id)
@@ -560,17 +567,6 @@ async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: i
     if t.status != Status.RESOLVED or t.resolved_at is None:
         return "customer.not_solved_closed", {"ref": t.ref}, []
     late = now - t.resolved_at > desk.not_solved_within
-    t.repeat_count += 1
-    await life.move(uow, desk, t, Transition.REOPEN, ActorKind.CUSTOMER, customer_id, now,
-                    count=t.repeat_count, **({"late": True} if late else {}))
-    t.assignee_id, t.resolved_at = None, None
-    out: list[Effect] = []
-    if t.staff_chat_id:
-        if t.topic_id:
-            out.append(Call(t.staff_chat_id, "reopenForumTopic",
-                            {"chat_id": t.staff_chat_id, "message_thread_id": t.topic_id},
-                            ticket_id=t.id))
-        out.append(Say(t.staff_chat_id, "staff.reopened", {"ref": t.ref}, desk.staff_lang,
-                       thread_id=t.topic_id, ticket_id=t.id,
-                       buttons=handoff.card_buttons(t.id, t.status)))
-    return ("customer.not_solved_expired" if late else "customer.reopened"), {"ref": t.ref}, out
+    out = await repeat.reopen(uow, desk, t, ActorKind.CUSTOMER, customer_id, now,
+                              RepeatReason.NOT_SOLVED, **({"late": True} if late else {}))
+    return "customer.reopened", repeat.told(desk, t, lang), out

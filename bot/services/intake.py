@@ -51,6 +51,10 @@ LISTEN = TimerKind.INTAKE_LISTEN
 TIMER_KINDS = (REMINDER, EXPIRY, LISTEN)
 MAX_OUTCOME_TEXT = 500
 ATTACH = "attach"  # a draft step outside the form: which open ticket a message belongs to
+# Another: the customer said at follow-up that something is left over; their next message says
+# what (bot.services.follow_up).
+LEFT_OVER = "left_over"
+OUTSIDE_FORM = frozenset({ATTACH, LEFT_OVER})
 
 # What a refused message kind means at a step expecting text.
 _NOT_TEXT = {"sticker": "sticker", "voice": "voice"}
@@ -82,7 +86,7 @@ class Turn:
 
 async def begin(c: Turn) -> None:
     """"File a complaint": start a draft, or carry on with the one in progress."""
-    if c.draft is not None and c.draft.step != ATTACH:
+    if c.draft is not None and c.draft.step not in OUTSIDE_FORM:
         c.answers = copy.deepcopy(c.draft.answers)
         await prompt(c, c.draft.step, lead=Note("intake.resuming"))
         return

@@ -6,6 +6,7 @@ cancels the ticket's timers, computing each deadline from the windows stored on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from bot.domain import lifecycle
@@ -64,9 +65,21 @@ def window(desk: Desk, t: Ticket, kind: TimerKind) -> Duration:
     return desk.first_response if kind == TimerKind.FIRST_RESPONSE_DUE else desk.reply
 
 
+# The follow-up's timers and the desk window each waits (the follow-up after resolution; the
+# reminder and the expiry after the follow-up was sent).
+_FOLLOW_UP_WINDOWS: dict[str, Callable[[Desk], Duration]] = {
+    TimerKind.FOLLOW_UP: lambda d: d.follow_up_after,
+    TimerKind.FOLLOW_UP_REMINDER: lambda d: d.follow_up_reminder,
+    TimerKind.FOLLOW_UP_EXPIRY: lambda d: d.follow_up_expiry}
+
+
 def deadline(desk: Desk, t: Ticket, kind: TimerKind, now: datetime) -> datetime:
     """When a deadline of this kind set now falls due."""
     cal = desk.calendar
+    follow_up = _FOLLOW_UP_WINDOWS.get(kind)
+    if follow_up is not None:
+        # Messages to the customer nobody asked for just then: never in the quiet hours.
+        return cal.after_quiet(cal.add(now, follow_up(desk)), desk.quiet)
     if kind == TimerKind.FIRST_RESPONSE_DUE:
         # Stewards pick tickets up in business hours, so a complaint at 23:00 is promised a call
         # half an hour after opening, not at 23:30.

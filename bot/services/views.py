@@ -137,6 +137,14 @@ class ChooseTicket:
 
 
 @dataclass(frozen=True)
+class LeftOverPrompt:
+    """After "Something is still left over" at the follow-up: what is it? (with Cancel)."""
+
+    ref: str
+    again: bool = False  # their last message was not something we can pass on (a sticker)
+
+
+@dataclass(frozen=True)
 class CallbackAnswer:
     """Answer a button press (always, so the client stops its spinner)."""
 
@@ -156,7 +164,7 @@ class Withdrawal:
 
 
 View = Note | Menu | Greeting | Languages | Prompt | Ack | TicketList | TicketDetail \
-    | ChooseTicket | CallbackAnswer | DropButtons | Typing | Withdrawal
+    | ChooseTicket | CallbackAnswer | DropButtons | Typing | Withdrawal | LeftOverPrompt
 
 
 @dataclass

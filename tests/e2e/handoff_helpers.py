@@ -90,6 +90,17 @@ async def settle(desk: App, emu: Emulator) -> None:
     await sandbox.settle(emu, desk)
 
 
+async def drained(desk: App) -> None:
+    """Until every queued message was sent (so a second one, if any, would be seen); unlike
+    settle() this needs no updates, so it suits a desk just restarted."""
+    for _ in range(500):
+        async with desk.db.uow() as uow:
+            if await uow.repos.outbox.count_pending() == 0:
+                return
+        await asyncio.sleep(0.02)
+    raise TimeoutError("outbox not drained")
+
+
 def card_of(emu: Emulator, t: Ticket) -> dict[str, Any]:
     """The card as it looks now (edits applied)."""
     return next(m for m in emu.sent(GROUP) if m["message_id"] == t.card_message_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.app import App
 from bot.emulator import Emulator
-from bot.i18n import t
+from bot.i18n import t, when
 from tests.conftest import make_config
 from tests.e2e.handoff_helpers import (
     GROUP,
@@ -182,13 +182,21 @@ async def test_resolve_then_not_solved_reopens(emu: Emulator, staffdesk: App) ->
                                 note="已更换楼上水管并修复天花板。")
     now = await ticket(staffdesk, tk.id)
     assert now.status == "resolved" and now.resolved_at is not None
+    # The topic stays open while the follow-up is pending.
+    assert not any(x["is_closed"] for x in emu.topics(GROUP))
     chat = Chat(emu, emu.user(5601))
     [answer] = await chat.press("ns", tk.id, message=res)
-    assert answer["text"] == plain("zh_CN", "customer.reopened", ref=tk.ref)
     await settle(staffdesk, emu)
     now = await ticket(staffdesk, tk.id)
-    assert (now.status, now.repeat_count, now.assignee_id) == ("open", 1, None)
-    assert any(plain("zh_CN", "staff.reopened", ref=tk.ref) == m.get("text")
+    # A repeat complaint: reopened at the manager level, not back to the steward who had it.
+    assert (now.status, now.repeat_count, now.assignee_id, now.resolver_id,
+            now.escalation_level) == ("open", 1, None, STEWARD, 2)
+    assert now.reply_due is not None
+    assert answer["text"] == plain(
+        "zh_CN", "customer.reopened", ref=tk.ref, level=t("zh_CN", "levels.l2"),
+        due=when("zh_CN", staffdesk.deps.desk.calendar.local(now.reply_due)))
+    assert any(plain("zh_CN", "staff.reopened", ref=tk.ref, n=2, resolver="王管家",
+                     why=t("zh_CN", "staff.reopened_why.not_solved")) == m.get("text")
                for m in emu.sent(GROUP, message_thread_id=tk.topic_id))
     assert_no_rejections(emu)
 
@@ -262,7 +270,7 @@ async def test_an_edited_customer_message_keeps_both_wordings(
     assert_no_rejections(emu)
 
 
-async def test_a_late_not_solved_goes_back_to_the_steward_with_the_history(
+async def test_a_late_not_solved_still_reopens_it_with_the_history(
         emu: Emulator, staffdesk: App) -> None:
     """No deadline on the customer: "Not solved" after the 48 hours reopens the ticket too."""
     from datetime import timedelta
@@ -282,15 +290,17 @@ async def test_a_late_not_solved_goes_back_to_the_steward_with_the_history(
         row.resolved_at -= timedelta(days=3)
         await uow.commit()
     [answer] = await Chat(emu, emu.user(5601)).press("ns", tk.id, message=res)
-    assert answer["text"] == plain("zh_CN", "customer.not_solved_expired", ref=tk.ref)
+    assert tk.ref in answer["text"] and t("zh_CN", "levels.l2") in answer["text"]
     await settle(staffdesk, emu)
     now = await ticket(staffdesk, tk.id)
     assert (now.status, now.repeat_count) == ("open", 1)
     async with staffdesk.db.uow() as uow:
         [reopened] = [h.details for h in await uow.repos.tickets.history(tk.id)
                       if h.event == "reopened"]
-    # Reopened late, and someone must take it up again within the first-response window.
+    # Reopened late; someone must take it up again within the first-response window, and the
+    # customer is promised a new reply time.
     assert reopened.pop("first_response_due") == now.first_response_due.isoformat()
-    assert reopened == {"count": 1, "late": True}
-    assert any(plain("zh_CN", "staff.reopened", ref=tk.ref) == m.get("text")
+    assert reopened.pop("reply_due") == now.reply_due.isoformat()
+    assert reopened == {"count": 1, "late": True, "why": "not_solved", "resolver": STEWARD}
+    assert any(tk.ref in m.get("text", "") and "王管家" in m.get("text", "")
                for m in emu.sent(GROUP, message_thread_id=tk.topic_id))

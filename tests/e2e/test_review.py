@@ -121,7 +121,7 @@ async def test_review_all_the_supervisor_approves_and_the_customer_gets_the_note
     now = await ticket(desk, tk.id)
     assert (now.status, now.review_by) == ("resolved", None) and now.resolved_at is not None
     [topic] = [x for x in emu.topics(GROUP) if x["message_thread_id"] == tk.topic_id]
-    assert topic["is_closed"]
+    assert not topic["is_closed"]  # open until the follow-up closes the ticket
     assert any(plain("zh_CN", "staff.review.approved", name="李经理", proposer="王管家")
                == m.get("text") for m in emu.sent(GROUP, message_thread_id=tk.topic_id))
     assert any(tk.ref in m["text"] and "李经理" in m["text"] and "✅" in m["text"]

@@ -23,6 +23,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_async
 from storage.models import Timer
 from storage.uow import Database, UnitOfWork
+from tests.e2e.handoff_helpers import drained
 from tests.e2e.intake_helpers import Chat
 
 T0 = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in Shanghai
@@ -167,16 +168,6 @@ async def test_a_run_past_its_lease_that_nobody_took_over_commits(db_url: str) -
         assert [x.status for x in await _timers(db)] == ["done"]
 
 
-async def _wait_drained(db: Database) -> None:
-    """Until every queued message was sent (so a second one, if any, would be seen)."""
-    for _ in range(500):
-        async with db.uow() as uow:
-            if await uow.repos.outbox.count_pending() == 0:
-                return
-        await asyncio.sleep(0.02)
-    raise TimeoutError("outbox not drained")
-
-
 @pytest.mark.parametrize("killed_while_running", [False, True])
 async def test_a_timer_due_while_the_desk_was_down_fires_once_at_start(
         emu: Emulator, config: Config, desk_factory: Callable[..., Any], database: Database,
@@ -198,7 +189,7 @@ async def test_a_timer_due_while_the_desk_was_down_fires_once_at_start(
     [reminder] = (await emu.wait_for_sent(chat.id, count=before + 1, timeout=10))[before:]
     assert reminder["text"].startswith(t("en", "intake.reminder"))
     assert await app.scheduler.run_due() == 0
-    await _wait_drained(app.db)
+    await drained(app)
     assert len(chat.messages()) == before + 1
     async with app.db.uow() as uow:
         statuses = {x.kind: x.status for x in await uow.session.scalars(

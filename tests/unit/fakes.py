@@ -15,7 +15,15 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Config, EnvSettings, FileConfig
 from bot.services.desk import Desk
-from storage.models import Customer, Staff, Ticket, TicketHistory, TicketMessage, Timer
+from storage.models import (
+    Customer,
+    IntakeDraft,
+    Staff,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+    Timer,
+)
 
 PENDING, CANCELLED = "pending", "cancelled"
 
@@ -148,6 +156,34 @@ class FakeCustomerRepo:
         return self.rows.get(user_id)
 
 
+class FakeDraftRepo:
+    """Intake drafts (and the follow-up's "what is left over?" wait) by chat."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, IntakeDraft] = {}
+
+    async def get(self, chat_id: int) -> IntakeDraft | None:
+        """The chat's draft, or None."""
+        return self.rows.get(chat_id)
+
+    def add(self, chat_id: int, user_id: int, step: str, answers: dict[str, Any],
+            now: datetime) -> IntakeDraft:
+        """Start a draft."""
+        d = IntakeDraft(chat_id=chat_id, user_id=user_id, step=step, answers=answers,
+                        created_at=now, updated_at=now)
+        self.rows[chat_id] = d
+        return d
+
+    def save(self, draft: IntakeDraft, step: str, answers: dict[str, Any],
+             now: datetime) -> None:
+        """Record the step and answers."""
+        draft.step, draft.answers, draft.updated_at = step, answers, now
+
+    async def delete(self, draft: IntakeDraft) -> None:
+        """Forget a draft."""
+        self.rows.pop(draft.chat_id, None)
+
+
 class FakeRepositories:
     """The repositories the ticket-life services use; any other is an AttributeError here."""
 
@@ -156,6 +192,7 @@ class FakeRepositories:
         self.timers = FakeTimerRepo(uow)
         self.staff = FakeStaffRepo()
         self.customers = FakeCustomerRepo()
+        self.drafts = FakeDraftRepo()
 
 
 class FakeUnitOfWork:

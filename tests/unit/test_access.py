@@ -134,3 +134,21 @@ def test_which_resolutions_are_reviewed(policy: str, major: bool, level: int,
     from bot.domain.review import needs_review
 
     assert needs_review(policy, major, level) is reviewed
+
+
+def test_a_repeat_complaint_does_not_go_back_to_whoever_resolved_it() -> None:
+    repeat = TicketFacts("open", None, escalation_level=0, repeat_count=1,
+                         resolver_id=STEWARD)
+    d = authorize(ACTORS["assignee"], Action.CLAIM, repeat)
+    assert (d.allowed, d.reason) == (False, "previous_resolver")
+    assert authorize(ACTORS["other_steward"], Action.CLAIM, repeat).allowed
+    # Refused for that reason even where the level would also refuse them: it says why.
+    at_manager = TicketFacts("open", None, escalation_level=2, repeat_count=1,
+                             resolver_id=STEWARD)
+    assert authorize(ACTORS["assignee"], Action.CLAIM, at_manager).reason == "previous_resolver"
+    assert authorize(Actor(31, "manager"), Action.CLAIM, at_manager).allowed
+    # A supervisor may still choose them: transferring is a handling action of the supervisor.
+    assert authorize(Actor(31, "manager"), Action.TRANSFER, at_manager).allowed
+    # A ticket that is no repeat, or that they did not resolve, is theirs to claim as before.
+    fresh = TicketFacts("open", None, resolver_id=STEWARD)
+    assert authorize(ACTORS["assignee"], Action.CLAIM, fresh).allowed

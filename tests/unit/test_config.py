@@ -46,6 +46,9 @@ def test_documented_keys_load(tmp_path: Path) -> None:
     assert f.windows.first_response.elapsed.total_seconds() == 1800
     assert f.windows.reply.working_days == 2
     assert f.windows.follow_up_after.elapsed.days == 7
+    # The follow-up's reminder and expiry have defaults of their own (2 and 7 days).
+    assert f.windows.follow_up_reminder.elapsed.days == 2
+    assert f.windows.follow_up_expiry.elapsed.days == 7
     assert cfg.env.database_url == "sqlite+aiosqlite://"
 
 
@@ -80,6 +83,10 @@ def test_the_example_written_by_init_is_valid(tmp_path: Path) -> None:
     (('[windows]', '[windows'), "not valid TOML"),
     (('[windows]', '[windows]\nquiet_hours = "21:00"'),
      "windows.quiet_hours: '21:00' is not a range of hours"),
+    (('follow_up_after = "7d"', 'follow_up_after = "5 working days"\nfollow_up_reminder = "2x"'),
+     "windows.follow_up_reminder: '2x' is not a duration"),
+    (('[windows]', '[windows]\nfollow_up_expiry = "0s"'),
+     "windows.follow_up_expiry: '0s' must be more than zero"),
     (('[windows]', '[windows]\nnot_solved_within = "2 working days"'),
      "windows.not_solved_within: 2 working days must be elapsed time"),
     (('[windows]', '[escalation.manager]\nemail_to = ["gm at example"]\n[windows]'),

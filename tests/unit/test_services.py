@@ -12,16 +12,32 @@ import pytest
 
 from bot.clock import FrozenClock
 from bot.domain.lifecycle import IllegalTransition, Transition
-from bot.domain.vocabulary import ActorKind, EscalationCause, Event, Status, TimerKind
+from bot.domain.vocabulary import (
+    ActorKind,
+    EscalationCause,
+    Event,
+    FollowUpAnswer,
+    Status,
+    TimerKind,
+)
 from bot.i18n import t as text
-from bot.services import deadlines, escalation, life, tickets
+from bot.services import deadlines, escalation, follow_up, life, tickets
 from bot.services.desk import Desk
-from bot.services.staff_out import Button, Card, Effect, Say
+from bot.services.intake import LEFT_OVER
+from bot.services.staff_out import Button, Call, Card, Effect, Say
 from storage.models import Customer, Ticket, Timer
-from storage.repositories import CustomerRepo, Repositories, StaffRepo, TicketRepo, TimerRepo
+from storage.repositories import (
+    CustomerRepo,
+    DraftRepo,
+    Repositories,
+    StaffRepo,
+    TicketRepo,
+    TimerRepo,
+)
 from storage.uow import UnitOfWork
 from tests.unit.fakes import (
     FakeCustomerRepo,
+    FakeDraftRepo,
     FakeStaffRepo,
     FakeTicketRepo,
     FakeTimerRepo,
@@ -135,7 +151,7 @@ def details(fake: FakeUnitOfWork, ticket_id: int, event: str) -> list[dict[str, 
 
 @pytest.mark.parametrize(("fake_cls", "real_cls"), [
     (FakeTicketRepo, TicketRepo), (FakeTimerRepo, TimerRepo), (FakeStaffRepo, StaffRepo),
-    (FakeCustomerRepo, CustomerRepo)])
+    (FakeCustomerRepo, CustomerRepo), (FakeDraftRepo, DraftRepo)])
 def test_fakes_keep_the_real_signatures(fake_cls: type, real_cls: type) -> None:
     methods = {n: f for n, f in vars(fake_cls).items()
                if not n.startswith("_") and callable(f)}
@@ -317,7 +333,8 @@ async def test_no_progress_message_once_the_ticket_is_resolved(
     # Already claimed by the scheduler when the resolution committed: it still does nothing.
     assert await fire(deadlines.progress_notice, uow, desk, notice, MORNING) == []
     assert Event.PROGRESS_SENT not in events(fake, t.id)
-    assert pending_timers(fake, t.id) == []
+    # What is left to fire is the follow-up (回访), never a deadline.
+    assert [x.kind for x in pending_timers(fake, t.id)] == [TimerKind.FOLLOW_UP]
 
 
 # -- urging ----------------------------------------------------------------------------------
@@ -422,3 +439,124 @@ async def test_a_release_promises_a_first_response_in_the_window_stored_on_the_t
     older = add_ticket(fake, T0, status=Status.ASSIGNED, assignee_id=WANG)
     await life.move(uow, desk, older, Transition.RELEASE, STAFF, WANG, T0)
     assert older.first_response_due == T0 + timedelta(minutes=30)
+
+
+# -- the follow-up (回访) and repeat complaints -------------------------------------------------
+
+FU, FUR, FUX = TimerKind.FOLLOW_UP, TimerKind.FOLLOW_UP_REMINDER, TimerKind.FOLLOW_UP_EXPIRY
+WEEK = timedelta(days=7)
+
+
+async def _resolved(fake: FakeUnitOfWork, desk: Desk, at: datetime, **values: Any) -> Ticket:
+    """A ticket the steward Wang resolved at `at` (its follow-up timer set)."""
+    t = in_group(fake, status=Status.ASSIGNED, assignee_id=WANG, **values)
+    await life.move(cast(UnitOfWork, fake), desk, t, Transition.RESOLVE, STAFF, WANG, at,
+                    note="Fixed the lift.\nDetails follow.")
+    t.resolved_at = at
+    return t
+
+
+async def _asked(fake: FakeUnitOfWork, desk: Desk, **values: Any) -> tuple[Ticket, Timer]:
+    """A ticket resolved at T0 whose follow-up was sent a week later (and that follow-up)."""
+    t = await _resolved(fake, desk, T0, **values)
+    [timer] = pending_timers(fake, t.id, FU)
+    await fire(follow_up.send, cast(UnitOfWork, fake), desk, timer, T0 + WEEK)
+    return t, timer
+
+
+async def test_the_follow_up_is_due_after_its_window_never_in_quiet_hours(
+        fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk, clock: FrozenClock) -> None:
+    day = await _resolved(fake, desk, T0)  # 15:00 at the desk: a week later, same time
+    assert [x.due_at for x in pending_timers(fake, day.id)] == [T0 + WEEK]
+    night = await _resolved(fake, desk, NIGHT)  # 23:00: a week later at 08:00
+    assert [x.due_at for x in pending_timers(fake, night.id)] == [MORNING + WEEK]
+    # Business days are allowed: Wednesday 15:00 + 2 working days is Friday 15:00.
+    working = make_desk(clock, **{**CONFIG, "windows": {**CONFIG["windows"],
+                                                        "follow_up_after": "2 working days"}})
+    friday = await _resolved(fake, working, T0)
+    assert [x.due_at for x in pending_timers(fake, friday.id)] == [T0 + timedelta(days=2)]
+
+
+async def test_a_follow_up_due_in_the_night_waits_for_the_morning(
+        fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
+    t = await _resolved(fake, desk, T0)
+    [timer] = pending_timers(fake, t.id, FU)
+    assert await fire(follow_up.send, uow, desk, timer, NIGHT + WEEK) == []  # the bot was down
+    [again] = pending_timers(fake, t.id, FU)
+    assert again.due_at == MORNING + WEEK and Event.FOLLOW_UP_SENT not in events(fake, t.id)
+    out = await fire(follow_up.send, uow, desk, again, MORNING + WEEK)
+    ask = says(out, "follow_up.ask")[CUSTOMER]
+    assert ask.values["summary"] == "Fixed the lift."  # the resolution in one line
+    arg = f"{again.id}:{FollowUpAnswer.SATISFIED}"
+    assert [b.arg for row in ask.buttons for b in row][0] == arg
+    # Sent: one reminder and the expiry are set, each out of quiet hours.
+    assert {x.kind for x in pending_timers(fake, t.id)} == {FUR, FUX}
+
+
+async def test_a_timer_of_an_earlier_resolution_does_nothing(
+        fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
+    t = await _resolved(fake, desk, T0)
+    [old] = pending_timers(fake, t.id, FU)
+    out = await fire(follow_up.send, uow, desk, old, T0 + WEEK)
+    assert says(out, "follow_up.ask")
+    key, _, _ = await follow_up.answer(uow, desk, t, old.id, FollowUpAnswer.NOT_SATISFIED,
+                                       STAFF, None, T0 + WEEK, "en")
+    assert key == "customer.reopened" and t.status == Status.OPEN
+    await life.move(uow, desk, t, Transition.RESOLVE, STAFF, WANG, T0 + WEEK + timedelta(hours=1))
+    t.resolved_at = T0 + WEEK + timedelta(hours=1)
+    # The earlier follow-up's reminder, claimed before the reopening cancelled it, stays quiet;
+    # the earlier follow-up is not the current one.
+    reminder = [x for x in fake.repos.timers.rows if x.kind == FUR][0]
+    assert reminder.status == "cancelled"
+    assert await fire(follow_up.remind, uow, desk, reminder, T0 + WEEK + timedelta(days=2)) == []
+    assert await follow_up.current(uow, t) is None
+    assert events(fake, t.id).count(Event.FOLLOW_UP_REMINDED) == 0
+
+
+async def test_satisfied_closes_with_the_rating_and_closes_the_topic(
+        fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
+    t, timer = await _asked(fake, desk)
+    key, values, out = await follow_up.answer(uow, desk, t, timer.id, FollowUpAnswer.MOSTLY,
+                                              "customer", CUSTOMER, T0 + WEEK, "en")
+    assert (key, values) == ("follow_up.thanks", {"ref": t.ref})
+    assert (t.status, t.rating, t.rating_label, t.closed_at) == (
+        Status.CLOSED, 4, "mostly", T0 + WEEK)
+    assert details(fake, t.id, Event.CLOSED)[0] == {"reason": "mostly", "rating": 4}
+    assert details(fake, t.id, Event.FOLLOW_UP_ANSWERED)[0] == {
+        "follow_up": timer.id, "answer": "mostly", "rating": 4}
+    assert says(out, "staff.closed_rated")
+    assert any(isinstance(e, Call) and e.method == "closeForumTopic" for e in out)
+    assert pending_timers(fake, t.id) == []  # no reminder, no expiry after an answer
+
+
+async def test_no_answer_is_closed_without_a_rating_after_one_reminder(
+        fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
+    t, timer = await _asked(fake, desk, rating=2, rating_label="not_satisfied")
+    [reminder] = pending_timers(fake, t.id, FUR)
+    assert says(await fire(follow_up.remind, uow, desk, reminder, reminder.due_at),
+                "follow_up.reminder")
+    [expiry] = pending_timers(fake, t.id, FUX)
+    out = await fire(follow_up.expire, uow, desk, expiry, expiry.due_at)
+    assert says(out, "follow_up.closed_no_response") and says(out, "staff.closed_no_response")
+    assert (t.status, t.rating, t.rating_label) == (Status.CLOSED, None, None)
+    assert details(fake, t.id, Event.CLOSED)[0] == {"reason": "no_response", "rating": None}
+    assert events(fake, t.id).count(Event.FOLLOW_UP_REMINDED) == 1
+
+
+async def test_left_over_waits_for_the_words_and_the_expiry_reopens_without_them(
+        fake: FakeUnitOfWork, uow: UnitOfWork, desk: Desk) -> None:
+    t, timer = await _asked(fake, desk)
+    fake.repos.drafts.add(CUSTOMER, CUSTOMER, LEFT_OVER,
+                          {"ticket": t.id, "follow_up": timer.id, "ref": t.ref}, T0 + WEEK)
+    [reminder] = pending_timers(fake, t.id, FUR)
+    # They answered (something is left over): no reminder while they write it.
+    assert await fire(follow_up.remind, uow, desk, reminder, reminder.due_at) == []
+    [expiry] = pending_timers(fake, t.id, FUX)
+    out = await fire(follow_up.expire, uow, desk, expiry, expiry.due_at)
+    # They said it is not settled: reopened as a repeat at the manager level, not closed.
+    assert (t.status, t.repeat_count, t.escalation_level, t.resolver_id) == (
+        Status.OPEN, 1, 2, WANG)
+    assert says(out, "customer.reopened")[CUSTOMER].values["due"] is not None
+    assert says(out, "staff.reopened") and await fake.repos.drafts.get(CUSTOMER) is None
+    assert {x.kind for x in pending_timers(fake, t.id)} == {
+        TimerKind.FIRST_RESPONSE_DUE, TimerKind.REPLY_DUE}

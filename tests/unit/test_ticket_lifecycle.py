@@ -13,7 +13,10 @@ from bot.domain.vocabulary import Event, Status, TimerKind
 FR, RD, PN = TimerKind.FIRST_RESPONSE_DUE, TimerKind.REPLY_DUE, TimerKind.PROGRESS_NOTICE
 OP, A, W = Status.OPEN, Status.ASSIGNED, Status.WAITING_ON_CUSTOMER
 R, C, X = Status.RESOLVED, Status.CLOSED, Status.WITHDRAWN
-ALL_TIMERS = (FR, RD, PN)
+FU, FUR, FUX = TimerKind.FOLLOW_UP, TimerKind.FOLLOW_UP_REMINDER, TimerKind.FOLLOW_UP_EXPIRY
+HANDLING_TIMERS = (FR, RD, PN)
+FOLLOW_UP_TIMERS = (FU, FUR, FUX)
+ALL_TIMERS = HANDLING_TIMERS + FOLLOW_UP_TIMERS
 
 # (transition, from) → (to, events, timers set, timers cancelled); every pair not listed raises.
 # Written out by hand from PROCESS.md §3 rather than derived from lifecycle.RULES, so that a
@@ -37,9 +40,10 @@ EXPECTED: dict[tuple[Transition, Status | None], tuple[Status, tuple[Event, ...]
     (Transition.CUSTOMER_ANSWERED, W): (A, (Event.STATUS_CHANGED,), (), ()),
     **{(Transition.ESCALATE, s): (s, (Event.ESCALATED,), (), ()) for s in (OP, A, W)},
     **{(Transition.PROGRESS, s): (s, (Event.PROGRESS_SENT,), (RD,), ()) for s in (OP, A, W)},
-    **{(Transition.RESOLVE, s): (R, (Event.RESOLVED,), (), ALL_TIMERS) for s in (OP, A, W)},
-    (Transition.REOPEN, R): (OP, (Event.REOPENED,), (FR,), ()),
-    (Transition.FOLLOW_UP_SENT, R): (R, (Event.FOLLOW_UP_SENT,), (), ()),
+    **{(Transition.RESOLVE, s): (R, (Event.RESOLVED,), (FU,), HANDLING_TIMERS)
+       for s in (OP, A, W)},
+    (Transition.REOPEN, R): (OP, (Event.REOPENED,), (FR, RD), FOLLOW_UP_TIMERS),
+    (Transition.FOLLOW_UP_SENT, R): (R, (Event.FOLLOW_UP_SENT,), (FUR, FUX), ()),
     (Transition.CLOSE, R): (C, (Event.CLOSED,), (), ALL_TIMERS),
     **{(Transition.WITHDRAW, s): (X, (Event.WITHDRAWN,), (), ALL_TIMERS) for s in (OP, A, W)},
 }
