@@ -60,6 +60,10 @@ class StaffAction(StrEnum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     PHONE = "phone"
+    # A group incident's update, previewed: these carry the broadcast's id where the others
+    # carry a ticket's (bot.services.incidents decides them, never bot.services.handling).
+    BROADCAST_SEND = "bcsend"
+    BROADCAST_DROP = "bcdrop"
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,9 @@ class Event(StrEnum):
     VIP_SET = "vip_set"  # staff marked the ticket's customer VIP (their complaints are major)
     VIP_CLEARED = "vip_cleared"
     MAIL_FAILED = "mail_failed"
+    # Group incidents (群体性投诉): the ticket joined one; a manager's update for all reached it.
+    INCIDENT_LINKED = "incident_linked"
+    INCIDENT_UPDATE = "incident_update"
 
 
 class EscalationCause(StrEnum):
@@ -123,3 +126,18 @@ class Purpose(StrEnum):
     DM_CARD = "dmcard"
     PROBE = "probe"
     LISTEN_PROMPT = "listen"
+
+
+class IncidentStatus(StrEnum):
+    """Where a group incident (群体性投诉) is: open until a manager resolves it for all."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class BroadcastStatus(StrEnum):
+    """A manager's update to every customer of an incident: previewed, then sent or dropped."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+    CANCELLED = "cancelled"
