@@ -16,7 +16,15 @@ from bot.mailer import MailHook, MailProblem
 from bot.outbox import SentHook
 from bot.scheduler import TimerHandler
 from bot.scope import current_uow
-from bot.services import deadlines, group_recovery, handling, handoff, mail_notice, roster
+from bot.services import (
+    deadlines,
+    group_recovery,
+    handling,
+    handoff,
+    incidents,
+    mail_notice,
+    roster,
+)
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import Effect, Say
@@ -59,7 +67,8 @@ def parse_message(msg: Message) -> StaffInbound | None:
 
 
 async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Relays, notes and ticket commands in a staff chat; /staff for admins."""
+    """Relays, notes and ticket commands in a staff chat; /staff for admins; /incident and
+    /broadcast for group incidents."""
     msg = update.effective_message
     m = parse_message(msg) if msg else None
     if m is None:
@@ -67,6 +76,8 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     uow, desk = current_uow(), deps(context).desk
     if m.kind == "command" and m.command == "staff":
         effects = await _staff_command(m, context)
+    elif m.kind == "command" and m.command in incidents.COMMANDS:
+        effects = await incidents.command(uow, desk, m)
     elif m.kind == "command" and m.command in TICKET_COMMANDS:
         effects = await handling.handle(uow, desk, m)
     elif m.kind == "command":
@@ -90,8 +101,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                      ticket_id=ticket_id, arg=arg, query_id=q.id,
                      thread_id=getattr(q.message, "message_thread_id", None),
                      message_id=q.message.message_id)
-    uow = current_uow()
-    staff_render.render(uow.repos.outbox, await handling.handle(uow, deps(context).desk, m))
+    uow, desk = current_uow(), deps(context).desk
+    # An incident's preview buttons carry a broadcast, not a ticket: not handling's to decide.
+    service = incidents.button if ours and action in incidents.BUTTONS else handling.handle
+    staff_render.render(uow.repos.outbox, await service(uow, desk, m))
 
 
 async def _staff_command(m: StaffInbound, context: ContextTypes.DEFAULT_TYPE) -> list[Effect]:

@@ -111,7 +111,9 @@ class Ticket(Base):
     # The group incident (群体性投诉) this ticket is part of, if any.
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
 
-    __table_args__ = (Index("ix_tickets_staff_topic", "staff_chat_id", "topic_id"),)
+    __table_args__ = (Index("ix_tickets_staff_topic", "staff_chat_id", "topic_id"),
+                      # At filing: the recent tickets of a category (group incidents).
+                      Index("ix_tickets_category_created", "category", "created_at"))
 
 
 class Incident(Base):

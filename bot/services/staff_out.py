@@ -98,6 +98,7 @@ class CardView:
     unreachable: bool = False
     major: Phrase | None = None  # why the ticket is major (重大投诉); None: it is not
     vip: bool = False  # the customer is marked VIP
+    incident: int | None = None  # the group incident (群体性投诉) it is part of
 
 
 @dataclass(frozen=True)

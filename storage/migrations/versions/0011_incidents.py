@@ -68,10 +68,13 @@ def upgrade() -> None:
         op.add_column("tickets", sa.Column("incident_id", sa.Integer(), nullable=True))
         op.create_foreign_key(fk, "tickets", "incidents", ["incident_id"], ["id"])
     op.create_index(op.f("ix_tickets_incident_id"), "tickets", ["incident_id"])
+    # Every filing looks up the recent tickets of its category.
+    op.create_index("ix_tickets_category_created", "tickets", ["category", "created_at"])
 
 
 def downgrade() -> None:
     """Drop them again."""
+    op.drop_index("ix_tickets_category_created", table_name="tickets")
     op.drop_index(op.f("ix_tickets_incident_id"), table_name="tickets")
     # Plain DROP COLUMN (SQLite ≥ 3.35), not batch mode, which would copy the table; the
     # column's reference goes with it on SQLite, and by name first on PostgreSQL.
