@@ -53,7 +53,8 @@ _LIVE = frozenset(Status) - lifecycle.FINISHED
 
 async def at_filing(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> list[Effect]:
     """A ticket just filed: link it to the open incident of its matter, or open one with the
-    recent tickets it completes. What the managers' chats and the earlier cards are told."""
+    recent tickets it completes (their cards are edited to show it; the managers hear of it
+    when this ticket's card is posted: `alert_filed`)."""
     rule = desk.incidents
     if not rule.threshold:
         return []
