@@ -385,6 +385,27 @@ class TriageSection(_Strict):
         return _keyword_list(v, MAX_KEYWORDS)
 
 
+class IncidentsSection(_Strict):
+    """[incidents] group incidents (群体性投诉, PROCESS.md §4): many complaints on one matter in
+    a short time make one incident, with one crisis alert to the manager level."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # This many tickets of one category (and area) within `window` make an incident; 0 = off.
+    threshold: int = Field(5, ge=0, le=10_000)
+    window: DurationField = "2h"
+    # Tickets naming different areas (an area, unit or location field) are different matters.
+    by_area: bool = True
+
+    _elapsed = field_validator("window")(lambda cls, v: _elapsed_only(v))
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, v: int) -> int:
+        if v == 1:
+            raise ValueError("one ticket is not a group: use 0 (off) or 2 or more")
+        return v
+
+
 class FileConfig(_Strict):
     """Everything the TOML file may hold; every section optional."""
 
@@ -400,6 +421,7 @@ class FileConfig(_Strict):
     intake: IntakeSection = IntakeSection()
     email: EmailSection | None = None
     triage: TriageSection = TriageSection()
+    incidents: IncidentsSection = IncidentsSection()
 
     @field_validator("categories")
     @classmethod

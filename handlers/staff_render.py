@@ -125,6 +125,8 @@ def card_text(v: so.CardView, lang: str) -> tuple[str, bool]:
 
     # A major complaint says so before anything else: a supervisor scans cards for this line.
     lines = [t(lang, "staff.card.major", reason=_phrase(v.major, lang))] if v.major else []
+    if v.incident:  # one of many on one matter: managers answer them together
+        lines.append(t(lang, "staff.card.incident", id=v.incident))
     lines += [t(lang, "staff.card.title", ref=esc(v.ref), category=esc(v.category)),
              t(lang, "staff.card.state", status=t(lang, f"staff.status.{v.status}"),
                level=v.level, assignee=esc(v.assignee) if v.assignee

@@ -22,6 +22,7 @@ from bot.services import (
     group_recovery,
     handling,
     handoff,
+    incidents,
     mail_notice,
     roster,
 )
@@ -67,7 +68,8 @@ def parse_message(msg: Message) -> StaffInbound | None:
 
 
 async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Relays, notes and ticket commands in a staff chat; /staff for admins."""
+    """Relays, notes and ticket commands in a staff chat; /staff for admins; /incident and
+    /broadcast for group incidents."""
     msg = update.effective_message
     m = parse_message(msg) if msg else None
     if m is None:
@@ -75,6 +77,8 @@ async def on_group_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     uow, desk = current_uow(), deps(context).desk
     if m.kind == "command" and m.command == "staff":
         effects = await _staff_command(m, context)
+    elif m.kind == "command" and m.command in incidents.COMMANDS:
+        effects = await incidents.command(uow, desk, m)
     elif m.kind == "command" and m.command in TICKET_COMMANDS:
         effects = await handling.handle(uow, desk, m)
     elif m.kind == "command":
@@ -98,8 +102,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                      ticket_id=ticket_id, arg=arg, query_id=q.id,
                      thread_id=getattr(q.message, "message_thread_id", None),
                      message_id=q.message.message_id)
-    uow = current_uow()
-    staff_render.render(uow.repos.outbox, await handling.handle(uow, deps(context).desk, m))
+    uow, desk = current_uow(), deps(context).desk
+    # An incident's preview buttons carry a broadcast, not a ticket: not handling's to decide.
+    service = incidents.button if ours and action in incidents.BUTTONS else handling.handle
+    staff_render.render(uow.repos.outbox, await service(uow, desk, m))
 
 
 async def _staff_command(m: StaffInbound, context: ContextTypes.DEFAULT_TYPE) -> list[Effect]:

@@ -118,8 +118,47 @@ class Ticket(Base):
     # Who had the ticket when it was last resolved; set when it is reopened as a repeat, so it
     # does not go back to them unless a supervisor transfers it (bot.domain.access).
     resolver_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("staff.id"))
+    # The group incident (群体性投诉) this ticket is part of, if any.
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
 
-    __table_args__ = (Index("ix_tickets_staff_topic", "staff_chat_id", "topic_id"),)
+    __table_args__ = (Index("ix_tickets_staff_topic", "staff_chat_id", "topic_id"),
+                      # At filing: the recent tickets of a category (group incidents).
+                      Index("ix_tickets_category_created", "category", "created_at"))
+
+
+class Incident(Base):
+    """A group incident (群体性投诉): many tickets on one matter in a short time, handled as
+    one — one crisis alert to the managers, one update for every customer, resolved at once."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(64))
+    area: Mapped[str | None] = mapped_column(VerbatimString(128))  # as the first ticket said it
+    status: Mapped[str] = mapped_column(String(12), index=True)  # open | resolved
+    opened_at: Mapped[datetime]
+    # The newest linked ticket's filing time: a later one joins within the window of it.
+    last_ticket_at: Mapped[datetime]
+    # When the crisis alert went to the manager level (it goes once, with the first card).
+    alert_sent_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(BigInteger)
+    resolution: Mapped[str | None] = mapped_column(VerbatimText)
+
+
+class IncidentBroadcast(Base):
+    """A manager's update to every customer of an incident: held here from the preview until
+    Confirm (sent once) or Cancel, and kept as the record of what was said to whom."""
+
+    __tablename__ = "incident_broadcasts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    author_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(VerbatimText)
+    status: Mapped[str] = mapped_column(String(12))  # draft | sent | cancelled
+    customers: Mapped[int] = mapped_column(Integer, default=0)  # reached when sent
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class TicketHistory(Base):

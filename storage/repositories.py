@@ -16,6 +16,8 @@ from bot.domain.mail import addresses
 from storage.models import (
     Customer,
     InboxUpdate,
+    Incident,
+    IncidentBroadcast,
     IntakeDraft,
     MailMessage,
     OutboxMessage,
@@ -45,6 +47,7 @@ class Repositories:
         self.tickets = TicketRepo(uow)
         self.handoff = HandoffRepo(uow)
         self.mail = MailRepo(uow)
+        self.incidents = IncidentRepo(uow)
 
 
 class _Repo:
@@ -741,3 +744,68 @@ class HandoffRepo(_Repo):
         if p is not None:
             await self.session.delete(p)
 
+
+
+class IncidentRepo(_Repo):
+    """Group incidents (群体性投诉), the tickets linked to them and their broadcasts."""
+
+    def add(self, incident: Incident) -> Incident:
+        """Insert an incident (its id is known after the next flush)."""
+        self.session.add(incident)
+        return incident
+
+    async def get(self, incident_id: int) -> Incident | None:
+        """An incident by id."""
+        return await self.session.get(Incident, incident_id)
+
+    async def with_status(self, status: str, category: str | None = None) -> list[Incident]:
+        """Incidents in a status (of one category when given), oldest first."""
+        stmt = select(Incident).where(Incident.status == status)
+        if category is not None:
+            stmt = stmt.where(Incident.category == category)
+        return list((await self.session.scalars(stmt.order_by(Incident.id))).all())
+
+    async def unlinked_since(self, category: str, since: datetime,
+                             statuses: Iterable[str]) -> list[Ticket]:
+        """Tickets of a category filed since a moment, in one of `statuses` and in no incident,
+        oldest first; locked on PostgreSQL, so that two instances filing the tickets that
+        complete one incident at once do not open two (the second waits, then finds it)."""
+        stmt = (select(Ticket).where(Ticket.category == category, Ticket.created_at >= since,
+                                     Ticket.incident_id.is_(None),
+                                     Ticket.status.in_(list(statuses)))
+                .order_by(Ticket.id))
+        if self.dialect == "postgresql":
+            stmt = stmt.with_for_update()
+        return list((await self.session.scalars(stmt)).all())
+
+    async def tickets(self, incident_id: int) -> list[Ticket]:
+        """The tickets linked to an incident, oldest first."""
+        return list((await self.session.scalars(
+            select(Ticket).where(Ticket.incident_id == incident_id).order_by(Ticket.id))).all())
+
+    def add_broadcast(self, broadcast: IncidentBroadcast) -> IncidentBroadcast:
+        """Hold a manager's update until it is confirmed or cancelled."""
+        self.session.add(broadcast)
+        return broadcast
+
+    async def broadcast(self, broadcast_id: int) -> IncidentBroadcast | None:
+        """A broadcast by id."""
+        return await self.session.get(IncidentBroadcast, broadcast_id)
+
+    async def decide_broadcast(self, broadcast_id: int, from_status: str, to_status: str,
+                               by: int, now: datetime) -> bool:
+        """Move a broadcast on from `from_status` (a conditional update: of two presses of
+        Confirm exactly one wins, so the customers hear it once)."""
+        res = await self.session.execute(
+            update(IncidentBroadcast)
+            .where(IncidentBroadcast.id == broadcast_id, IncidentBroadcast.status == from_status)
+            .values(status=to_status, decided_by=by, decided_at=now)
+            .execution_options(synchronize_session="fetch"))
+        return res.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    async def broadcasts(self, incident_id: int, status: str) -> list[IncidentBroadcast]:
+        """An incident's broadcasts in a status, oldest first."""
+        return list((await self.session.scalars(
+            select(IncidentBroadcast).where(IncidentBroadcast.incident_id == incident_id,
+                                            IncidentBroadcast.status == status)
+            .order_by(IncidentBroadcast.id))).all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.domain.vocabulary import LEVELS, Status
+from bot.domain.vocabulary import LEVELS, Role, Status
 
 
 class Action(StrEnum):
@@ -111,6 +111,31 @@ def authorize(actor: Actor, action: Action, ticket: TicketFacts) -> Decision:
             return ALLOW  # a supervisor steps in on a ticket at or below their level
         return Decision(False, "not_assignee")
     return Decision(False, "unknown_action")
+
+
+class IncidentAction(StrEnum):
+    """Staff actions on a group incident (群体性投诉) as a whole, not on one ticket."""
+
+    SHOW = "incident"
+    BROADCAST = "broadcast"  # one update to every customer of the incident
+    RESOLVE = "resolve_incident"  # resolve every ticket of the incident at once
+
+
+# Speaking for the company to a whole group of customers, or closing all their tickets at
+# once, is management's call (PROCESS.md §4: one consistent answer for all).
+_MANAGEMENT = frozenset({IncidentAction.BROADCAST, IncidentAction.RESOLVE})
+
+
+def authorize_incident(actor: Actor, action: IncidentAction) -> Decision:
+    """Decide whether `actor` may take `action` on a group incident: any active staff member
+    may look at one; broadcasting and resolving it are for managers and above."""
+    if actor.level < 0:
+        return Decision(False, "not_staff")
+    if not actor.active:
+        return Decision(False, "inactive")
+    if action in _MANAGEMENT and actor.level < LEVELS[Role.MANAGER]:
+        return Decision(False, "manager_only")
+    return ALLOW
 
 
 def _senior(actor: Actor) -> Decision:

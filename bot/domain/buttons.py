@@ -67,6 +67,10 @@ class StaffAction(StrEnum):
     PHONE = "phone"
     APPROVE = "approve"  # a proposed resolution (arg: its history row) goes to the customer
     SEND_BACK = "sendback"  # … goes back to the steward with a reason
+    # A group incident's update, previewed: these carry the broadcast's id where the others
+    # carry a ticket's (bot.services.incidents decides them, never bot.services.handling).
+    BROADCAST_SEND = "bcsend"
+    BROADCAST_DROP = "bcdrop"
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,9 @@ class Event(StrEnum):
     # The one reminder of an unanswered follow-up (回访), and the customer's answer to it.
     FOLLOW_UP_REMINDED = "follow_up_reminded"
     FOLLOW_UP_ANSWERED = "follow_up_answered"
+    # Group incidents (群体性投诉): the ticket joined one; a manager's update for all reached it.
+    INCIDENT_LINKED = "incident_linked"
+    INCIDENT_UPDATE = "incident_update"
 
 
 class EscalationCause(StrEnum):
@@ -173,3 +176,18 @@ class RepeatReason(StrEnum):
     NOT_SOLVED = "not_solved"  # the "Not solved" button under the resolution
     NOT_SATISFIED = "not_satisfied"  # 不满意 at the follow-up
     LEFT_OVER = "left_over"  # 遗留问题 at the follow-up
+
+
+class IncidentStatus(StrEnum):
+    """Where a group incident (群体性投诉) is: open until a manager resolves it for all."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class BroadcastStatus(StrEnum):
+    """A manager's update to every customer of an incident: previewed, then sent or dropped."""
+
+    DRAFT = "draft"
+    SENT = "sent"
+    CANCELLED = "cancelled"

@@ -10,6 +10,7 @@ from bot.config import Config, EscalationSection, as_duration
 from bot.domain.abuse import AbuseDetector
 from bot.domain.calendar import BusinessCalendar, BusinessHours
 from bot.domain.durations import Duration
+from bot.domain.incidents import Rule as IncidentRule
 from bot.domain.intake import Category, Field, IntakeForm
 from bot.domain.triage import Keywords
 
@@ -52,6 +53,8 @@ class Desk:
     # Triage at filing (bot.domain.triage): the keywords and the categories that are major.
     major_keywords: Keywords = field(default_factory=Keywords)
     major_categories: frozenset[str] = frozenset()
+    # Group incidents (群体性投诉): how many tickets on one matter within how long.
+    incidents: IncidentRule = field(default_factory=IncidentRule)
 
     def staff_chat_for(self, category: str) -> int | None:
         """The staff group a category's tickets go to (its own, or the default)."""
@@ -103,4 +106,6 @@ class Desk:
             mail_enabled=f.email is not None,
             major_keywords=Keywords(f.triage.major_keywords),
             major_categories=frozenset(c.key for c in f.categories if c.major),
+            incidents=IncidentRule(f.incidents.threshold, as_duration(f.incidents.window).elapsed,
+                                   f.incidents.by_area),
         )

@@ -19,7 +19,7 @@ from bot.services import handoff, life
 from bot.services.desk import Desk
 from bot.services.mail_render import EscalationMail, escalation_mail
 from bot.services.staff_out import Button, Call, Card, Effect, Say
-from storage.models import Ticket
+from storage.models import Staff, Ticket
 from storage.uow import UnitOfWork
 
 
@@ -94,9 +94,8 @@ async def _mail(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reason: str,
                 people: tuple[int, ...], link: str | None) -> None:
     """Queue the level's e-mail: the configured To and CC plus the roster addresses of the
     people told; sent durably by the mailer after this transaction commits."""
-    contacts = desk.ladder.contacts(level)
     staff = {s.id: s for s in await uow.repos.staff.all()}
-    to = [*contacts.email_to, *(e for i in people if i in staff and (e := staff[i].email))]
+    to, cc = _addresses(desk, level, people, staff)
     if not to:
         return
     lang, cal = desk.staff_lang, desk.calendar
@@ -113,8 +112,28 @@ async def _mail(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reason: str,
         first_response_due=cal.local(t.first_response_due) if t.first_response_due else None,
         reply_due=cal.local(t.reply_due) if t.reply_due else None, card_link=link,
         history=history), lang)
-    uow.repos.mail.add(to, contacts.email_cc, subject, plain, html, desk.clock.now(),
-                       ticket_id=t.id)
+    uow.repos.mail.add(to, cc, subject, plain, html, desk.clock.now(), ticket_id=t.id)
+
+
+def _addresses(desk: Desk, level: int, people: tuple[int, ...], staff: dict[int, Staff]
+               ) -> tuple[list[str], list[str]]:
+    """A level's e-mail To (configured, plus the roster addresses of the people told) and CC."""
+    contacts = desk.ladder.contacts(level)
+    to = [*contacts.email_to, *(e for i in people if i in staff and (e := staff[i].email))]
+    return to, list(contacts.email_cc)
+
+
+async def mail_level(uow: UnitOfWork, desk: Desk, level: int, people: tuple[int, ...],
+                     mail: tuple[str, str, str], ticket_id: int | None) -> None:
+    """Queue an e-mail (subject, plain, HTML) to a level as an escalation's would go (the same
+    To and CC); nothing without [email] or an address. A failure is said in `ticket_id`'s
+    topic."""
+    if not desk.mail_enabled:
+        return
+    to, cc = _addresses(desk, level, people,
+                        {s.id: s for s in await uow.repos.staff.all()})
+    if to:
+        uow.repos.mail.add(to, cc, *mail, desk.clock.now(), ticket_id=ticket_id)
 
 
 async def recipients(uow: UnitOfWork, t: Ticket, level: int, actor_id: int | None

@@ -11,7 +11,7 @@ from bot.domain.links import topic_link
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
 from bot.domain.vocabulary import LEVELS, ActorKind, Event, Purpose, Status
-from bot.services import life, major, staff_group
+from bot.services import incidents, life, major, staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
 from storage.models import Staff, Ticket
@@ -67,7 +67,8 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
         about_text=about_text,
         mentions=mentions, repeat_count=t.repeat_count, unreachable=t.unreachable,
         major=await major.reason_phrase(uow, desk, t) if t.is_major else None,
-        vip=bool(customer and customer.vip), review_by=proposer.name if proposer else None)
+        vip=bool(customer and customer.vip), review_by=proposer.name if proposer else None,
+        incident=t.incident_id)
 
 
 async def _about_text(uow: UnitOfWork, t: Ticket) -> str | None:
@@ -116,7 +117,7 @@ async def dispatch(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> lis
     if configured is None:
         uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.NOT_DISPATCHED,
                                  {"why": "no staff group configured"})
-        return await major.alert_filed(uow, desk, t)  # supervisors still hear of a major one
+        return await alerts_filed(uow, desk, t)  # the levels still hear of it
     chat_id = await staff_group.follow(uow, configured)  # the supergroup it became, if any
     t.staff_chat_id = chat_id
     r = route(t.category, area(t), t.about_staff_id, await roster(uow))
@@ -184,8 +185,15 @@ async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
     if key == "staff.dm.new_ticket":
         # The first card of a major ticket: its supervisors are told now, with the topic's link
         # (after a private-card fallback they were told then).
-        out += await major.alert_filed(uow, desk, t)
+        out += await alerts_filed(uow, desk, t)
     return out
+
+
+async def alerts_filed(uow: UnitOfWork, desk: Desk, t: Ticket) -> list[Effect]:
+    """The alerts a new ticket's first card carries (or its private cards, or its filing when
+    there is no staff group): a major ticket's to its supervisors, and the crisis alert of the
+    group incident it completed to the managers — each once."""
+    return await major.alert_filed(uow, desk, t) + await incidents.alert_filed(uow, desk, t)
 
 
 def no_topics(reason: str) -> bool:
@@ -302,7 +310,7 @@ async def to_dms(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int, reason: s
                                                      "reason": reason[:120]},
                        desk.staff_lang, ticket_id=t.id))
         out.append(Card(s.id, view, desk.staff_lang, purpose=DM_CARD))
-    return out + await major.alert_filed(uow, desk, t)
+    return out + await alerts_filed(uow, desk, t)
 
 
 async def _fallback_people(uow: UnitOfWork, t: Ticket) -> list[Staff]:

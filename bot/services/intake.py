@@ -29,7 +29,7 @@ from bot.domain.intake import (
 )
 from bot.domain.phone import format_phone
 from bot.domain.vocabulary import TimerKind
-from bot.services import handoff, tickets
+from bot.services import handoff, incidents, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.views import (
@@ -463,6 +463,9 @@ async def confirm(c: Turn) -> None:
         await prompt(c, missing)
         return
     t = await tickets.file_complaint(c.uow, c.desk, c.customer, c.answers, c.now)
+    # Linked to a group incident before dispatch, so its card shows the incident from the
+    # start (the crisis alert goes with that card).
+    c.reply.staff += await incidents.at_filing(c.uow, c.desk, t, c.now)
     c.reply.staff += await handoff.dispatch(c.uow, c.desk, t, c.now)
     assert c.draft is not None
     await c.uow.repos.drafts.delete(c.draft)

@@ -86,3 +86,56 @@ def escalation_mail(m: EscalationMail, lang: str) -> tuple[str, str, str]:
         f'<p style="color:#777;font-size:smaller">{e(tr("footer"))}</p></body></html>',
     ])
     return subject, text, html
+
+
+@dataclass(frozen=True)
+class IncidentMail:
+    """What a group incident's crisis e-mail tells: the matter, how many tickets in how long,
+    and each ticket — (reference, category, customer's name, their words, link or None)."""
+
+    incident_id: int
+    matter: str
+    window: str
+    tickets: tuple[tuple[str, str, str, str, str | None], ...]
+
+
+def incident_mail(m: IncidentMail, lang: str) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the crisis alert e-mail to the manager level; what
+    customers wrote is escaped in HTML, and only our own links become links."""
+
+    def tr(key: str, **values: object) -> str:
+        return t(lang, f"mail.{key}", **values)
+
+    values = {"id": m.incident_id, "matter": m.matter, "count": len(m.tickets),
+              "window": m.window}
+    subject, intro, nxt = (tr(k, **values) for k in ("incident_subject", "incident_intro",
+                                                     "incident_next"))
+    colon = tr("colon")
+
+    def safe(link: str | None) -> str | None:
+        return link if link and link.startswith(_LINK_SCHEMES) else None
+
+    text = "\n".join([
+        intro, "", f"{tr('incident_tickets')}{colon.rstrip()}",
+        *(f"- {ref} · {cat} · {who}" + (f" · {safe(link)}" if safe(link) else "")
+          + f"\n  {facts}" for ref, cat, who, facts, link in m.tickets),
+        "", nxt, "", "-- ", tr("footer"),
+    ])
+
+    def e(s: str) -> str:
+        return escape(s, quote=True)
+
+    def item(ref: str, cat: str, who: str, facts: str, link: str | None) -> str:
+        head = (f'<a href="{e(link)}">{e(ref)}</a>' if (link := safe(link)) else e(ref))
+        return (f"<li><b>{head}</b> · {e(cat)} · {e(who)}"
+                f'<div style="white-space:pre-wrap;margin:0 0 .5em 0">{e(facts)}</div></li>')
+
+    html = "".join([
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        '<body style="font-family:sans-serif;line-height:1.5">',
+        f"<p><b>{e(intro)}</b></p><h3>{e(tr('incident_tickets'))}</h3><ul>",
+        *(item(*x) for x in m.tickets),
+        f"</ul><p>{e(nxt)}</p>",
+        f'<p style="color:#777;font-size:smaller">{e(tr("footer"))}</p></body></html>',
+    ])
+    return subject, text, html

@@ -99,6 +99,7 @@ class CardView:
     major: Phrase | None = None  # why the ticket is major (重大投诉); None: it is not
     vip: bool = False  # the customer is marked VIP
     review_by: str | None = None  # the steward whose resolution awaits review (审核)
+    incident: int | None = None  # the group incident (群体性投诉) it is part of
 
 
 @dataclass(frozen=True)
