@@ -89,7 +89,9 @@ RULES: dict[Transition, _Rule] = {
     Transition.RESOLVE: _Rule({OPEN: RESOLVED, ASSIGNED: RESOLVED, WAITING: RESOLVED},
                               (Event.RESOLVED,), cancel_timers=TICKET_TIMERS),
     # Back to the stewards: somebody must take it up again within the first-response window.
-    Transition.REOPEN: _Rule({RESOLVED: OPEN}, (Event.REOPENED,), (_FR,)),
+    # A closed ticket reopens only when the customer comes back about the same matter (a
+    # repeat complaint, PROCESS.md §4).
+    Transition.REOPEN: _Rule({RESOLVED: OPEN, CLOSED: OPEN}, (Event.REOPENED,), (_FR,)),
     Transition.FOLLOW_UP_SENT: _Rule(_stay(RESOLVED), (Event.FOLLOW_UP_SENT,)),
     Transition.CLOSE: _Rule({RESOLVED: CLOSED}, (Event.CLOSED,), cancel_timers=TICKET_TIMERS),
     Transition.WITHDRAW: _Rule({OPEN: WITHDRAWN, ASSIGNED: WITHDRAWN, WAITING: WITHDRAWN},

@@ -83,6 +83,8 @@ class Event(StrEnum):
     VIP_SET = "vip_set"  # staff marked the ticket's customer VIP (their complaints are major)
     VIP_CLEARED = "vip_cleared"
     MAIL_FAILED = "mail_failed"
+    # The customer came back about the ticket's matter: what they told joined it as a repeat.
+    REPEAT_JOINED = "repeat_joined"
 
 
 class EscalationCause(StrEnum):
@@ -93,6 +95,7 @@ class EscalationCause(StrEnum):
     REPLY_DEADLINE = "reply_deadline"
     URGED = "urged"
     MAJOR = "major"
+    REPEAT = "repeat"  # the same matter complained about again (PROCESS.md §4)
 
 
 class TimerKind(StrEnum):
