@@ -45,6 +45,7 @@ class CustomerAction(StrEnum):
     URGE = "u"
     ATTACH = "to"
     NOT_SOLVED = "ns"
+    SAME = "same"  # "the same matter as ticket X?": a ticket id, or "new"
 
 
 class StaffAction(StrEnum):

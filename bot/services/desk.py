@@ -35,6 +35,8 @@ class Desk:
     category_windows: tuple[tuple[str, Duration | None, Duration | None], ...] = ()
     quiet: tuple[time, time] | None = None
     not_solved_within: timedelta = timedelta(hours=48)
+    # How long after a ticket was dealt with a new complaint may still be its matter again.
+    repeat_window: timedelta = timedelta(days=30)
     ladder: EscalationSection = EscalationSection()
 
     def windows_for(self, category: str) -> tuple[Duration, Duration]:
@@ -92,6 +94,7 @@ class Desk:
                 for c in f.categories if c.first_response or c.reply),
             quiet=f.windows.quiet(),
             not_solved_within=as_duration(f.windows.not_solved_within).elapsed,
+            repeat_window=as_duration(i.repeat_window).elapsed,
             ladder=f.escalation,
             mail_enabled=f.email is not None,
             major_keywords=Keywords(f.triage.major_keywords),

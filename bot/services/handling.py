@@ -497,16 +497,25 @@ async def not_solved(uow: UnitOfWork, desk: Desk, customer_id: int, ticket_id: i
         return "customer.not_solved_closed", {"ref": t.ref}, []
     late = now - t.resolved_at > desk.not_solved_within
     t.repeat_count += 1
+    out = await reopen(uow, desk, t, customer_id, now, "staff.reopened",
+                       count=t.repeat_count, **({"late": True} if late else {}))
+    return ("customer.not_solved_expired" if late else "customer.reopened"), {"ref": t.ref}, out
+
+
+async def reopen(uow: UnitOfWork, desk: Desk, t: Ticket, customer_id: int, now: datetime,
+                 key: str, **details: object) -> list[Effect]:
+    """The customer's resolved or closed ticket goes back to the stewards with its history:
+    nobody has it, its topic is reopened and `key` says so there, with the claim buttons."""
     await life.move(uow, desk, t, Transition.REOPEN, ActorKind.CUSTOMER, customer_id, now,
-                    count=t.repeat_count, **({"late": True} if late else {}))
-    t.assignee_id, t.resolved_at = None, None
+                    **details)
+    t.assignee_id, t.resolved_at, t.closed_at = None, None, None
     out: list[Effect] = []
     if t.staff_chat_id:
         if t.topic_id:
             out.append(Call(t.staff_chat_id, "reopenForumTopic",
                             {"chat_id": t.staff_chat_id, "message_thread_id": t.topic_id},
                             ticket_id=t.id))
-        out.append(Say(t.staff_chat_id, "staff.reopened", {"ref": t.ref}, desk.staff_lang,
-                       thread_id=t.topic_id, ticket_id=t.id,
+        out.append(Say(t.staff_chat_id, key, {"ref": t.ref, "nth": t.repeat_count + 1},
+                       desk.staff_lang, thread_id=t.topic_id, ticket_id=t.id,
                        buttons=handoff.card_buttons(t.id, t.status)))
-    return ("customer.not_solved_expired" if late else "customer.reopened"), {"ref": t.ref}, out
+    return out

@@ -11,7 +11,7 @@ from bot.domain.links import topic_link
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
 from bot.domain.vocabulary import LEVELS, ActorKind, Event, Purpose, Status
-from bot.services import major, staff_group
+from bot.services import escalation, major, staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
 from storage.models import Staff, Ticket
@@ -115,7 +115,7 @@ async def dispatch(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> lis
     if configured is None:
         uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.NOT_DISPATCHED,
                                  {"why": "no staff group configured"})
-        return await major.alert_filed(uow, desk, t)  # supervisors still hear of a major one
+        return await escalation.alert_filed(uow, desk, t)  # the level still hears of a raised one
     chat_id = await staff_group.follow(uow, configured)  # the supergroup it became, if any
     t.staff_chat_id = chat_id
     r = route(t.category, area(t), t.about_staff_id, await roster(uow))
@@ -181,9 +181,9 @@ async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
                                    if t.first_response_due else ""},
                        desk.staff_lang, ticket_id=t.id))
     if key == "staff.dm.new_ticket":
-        # The first card of a major ticket: its supervisors are told now, with the topic's link
-        # (after a private-card fallback they were told then).
-        out += await major.alert_filed(uow, desk, t)
+        # The first card of a ticket raised at filing (major, a repeat): its level is told now,
+        # with the topic's link (after a private-card fallback they were told then).
+        out += await escalation.alert_filed(uow, desk, t)
     return out
 
 
@@ -301,7 +301,7 @@ async def to_dms(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int, reason: s
                                                      "reason": reason[:120]},
                        desk.staff_lang, ticket_id=t.id))
         out.append(Card(s.id, view, desk.staff_lang, purpose=DM_CARD))
-    return out + await major.alert_filed(uow, desk, t)
+    return out + await escalation.alert_filed(uow, desk, t)
 
 
 async def _fallback_people(uow: UnitOfWork, t: Ticket) -> list[Staff]:
