@@ -23,7 +23,7 @@ from bot.domain.chain import check_cycles
 from bot.domain.durations import Duration, parse_duration
 from bot.domain.mail import address
 from bot.domain.triage import DEFAULT_KEYWORDS, MAX_KEYWORD_LENGTH, MAX_KEYWORDS
-from bot.domain.vocabulary import Role
+from bot.domain.vocabulary import Review, Role
 
 ROLES = tuple(r.value for r in Role)
 
@@ -203,6 +203,9 @@ class EscalationSection(_Strict):
     # The urge that takes a still-open ticket one level up (PROCESS.md §4: coming back
     # several times without result); 0 turns it off.
     urges_to_escalate: int = Field(3, ge=0, le=20)
+    # Review (审核): whose resolution a supervisor approves before the customer gets it —
+    # "none", "major" (major complaints only) or "all".
+    review: Review = Review.MAJOR
 
     def contacts(self, level: int) -> LevelContacts:
         """The configured contacts of a level (1-3)."""

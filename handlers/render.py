@@ -12,6 +12,7 @@ from bot.domain import intake as steps
 from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import IntakeForm
 from bot.domain.phone import format_phone
+from bot.domain.vocabulary import WithdrawReason
 from bot.i18n import LANGUAGES, t, when
 from bot.services import views as v
 from bot.services.tickets import facts_text
@@ -185,6 +186,8 @@ def reply(out: OutboxRepo, chat_id: int, r: v.Reply, form: IntakeForm) -> None:
             _ticket_list(out, chat_id, lang, view, form)
         elif isinstance(view, v.TicketDetail):
             _ticket_detail(out, chat_id, lang, view, form)
+        elif isinstance(view, v.Withdrawal):
+            _withdrawal(out, chat_id, lang, view)
         elif isinstance(view, v.ChooseTicket):
             send_text(out, chat_id, t(lang, "tickets.choose"), keyboard=[
                 [button(_row_label(lang, row, form), CA.ATTACH, row.id)]
@@ -413,6 +416,25 @@ def _ticket_detail(out: OutboxRepo, chat_id: int, lang: str, view: v.TicketDetai
     frame = t(lang, "tickets.detail", line=_status_line(lang, view.row, form), facts=_SLOT,
               history=history)
     text = _fill(frame, view.facts)
-    keyboard = [[button(t(lang, "tickets.urge"), CA.URGE, view.row.id)]] if view.row.active \
-        else None
+    keyboard = [[button(t(lang, "tickets.urge"), CA.URGE, view.row.id),
+                 button(t(lang, "withdraw.button"), CA.WITHDRAW, view.row.id)]] \
+        if view.row.active else None
     send_text(out, chat_id, text, keyboard=keyboard)
+
+
+def _withdrawal(out: OutboxRepo, chat_id: int, lang: str, view: v.Withdrawal) -> None:
+    """Withdrawing a ticket: why (choices), their words, or the confirmation; "Keep my
+    complaint" on every step."""
+    tid, ref = view.ticket_id, esc(view.ref)
+    keep = [button(t(lang, "withdraw.keep"), CA.WITHDRAW_KEEP, tid)]
+    if view.step == "ask":
+        send_text(out, chat_id, t(lang, "withdraw.ask", ref=ref), keyboard=[
+            *([button(t(lang, f"withdraw.reason.{r}"), CA.WITHDRAW_REASON, f"{tid}:{r}")]
+              for r in WithdrawReason), keep])
+    elif view.step == "ask_text":
+        send_text(out, chat_id, t(lang, "withdraw.ask_text", ref=ref), keyboard=[keep])
+    else:
+        reason = esc(view.text) if view.text else t(lang, f"withdraw.reason.{view.reason}")
+        send_text(out, chat_id, t(lang, "withdraw.confirm", ref=ref, reason=reason), keyboard=[
+            [button(t(lang, "withdraw.yes"), CA.WITHDRAW_CONFIRM, f"{tid}:{view.reason}")],
+            keep])

@@ -141,6 +141,8 @@ def card_text(v: so.CardView, lang: str) -> tuple[str, bool]:
                        nth=v.repeat_count + 1))
     if v.unreachable:
         lines.append(t(lang, "staff.card.unreachable"))
+    if v.review_by:
+        lines.append(t(lang, "staff.card.review", name=esc(v.review_by)))
     if v.mentions:
         lines.append(t(lang, "staff.card.routed") + " " + ", ".join(
             f'<a href="tg://user?id={i}">{esc(n)}</a>' for i, n in v.mentions))

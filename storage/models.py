@@ -104,6 +104,9 @@ class Ticket(Base):
     # The windows promised at filing ("30m", "2 working days"); None: the desk's defaults.
     first_response_window: Mapped[str | None] = mapped_column(String(32))
     reply_window: Mapped[str | None] = mapped_column(String(32))
+    # The steward whose resolution awaits a supervisor's review (审核); its note is the newest
+    # resolution_proposed on the history. None: nothing awaits review.
+    review_by: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]

@@ -565,10 +565,12 @@ class TicketRepo(_Repo):
         await self.session.flush()
 
     def record(self, ticket_id: int, at: datetime, actor_kind: str, actor_id: int | None,
-               event: str, details: dict[str, Any] | None = None) -> None:
+               event: str, details: dict[str, Any] | None = None) -> TicketHistory:
         """Append to the ticket's history (append-only: there is no update or delete)."""
-        self.session.add(TicketHistory(ticket_id=ticket_id, at=at, actor_kind=actor_kind,
-                                       actor_id=actor_id, event=event, details=details or {}))
+        row = TicketHistory(ticket_id=ticket_id, at=at, actor_kind=actor_kind,
+                            actor_id=actor_id, event=event, details=details or {})
+        self.session.add(row)
+        return row
 
     def add_message(self, ticket_id: int, at: datetime, direction: str, author_id: int | None,
                     kind: str, text: str | None, file_id: str | None = None,

@@ -25,6 +25,8 @@ class Action(StrEnum):
     MARK_MAJOR = "major"
     UNMARK_MAJOR = "unmajor"
     SET_VIP = "vip"  # set or clear the VIP flag of the ticket's customer
+    APPROVE_RESOLUTION = "approve"  # a steward's proposed resolution goes to the customer
+    SEND_BACK = "sendback"  # … or back to the steward with a reason
 
 
 # Reading and annotating: any active staff member may, except the person the ticket is about.
@@ -34,6 +36,8 @@ _OPEN_TO_STAFF = frozenset({Action.NOTE, Action.HISTORY, Action.FLAG_ABOUT_STAFF
 _HANDLING = frozenset({Action.RELAY, Action.RELEASE, Action.TRANSFER, Action.ASK_CUSTOMER,
                        Action.ESCALATE, Action.RESOLVE, Action.SHOW_PHONE})
 _FINISHED = frozenset({Status.CLOSED, Status.WITHDRAWN})
+# Deciding on a proposed resolution (审核).
+_REVIEW = frozenset({Action.APPROVE_RESOLUTION, Action.SEND_BACK})
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class TicketFacts:
     assignee_id: int | None
     escalation_level: int = 0
     about_staff_id: int | None = None
+    review_by: int | None = None  # the steward whose resolution awaits review, if any
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,11 @@ def authorize(actor: Actor, action: Action, ticket: TicketFacts) -> Decision:
         return _senior(actor)
     if action is Action.CLAIM:
         return _claim(actor, ticket)
+    if action in _REVIEW:
+        return _review(actor, ticket)
+    if action is Action.RESOLVE and ticket.review_by is not None:
+        # One proposal at a time: the reviewer approves or sends back the one waiting.
+        return Decision(False, "awaiting_review")
     if action in _HANDLING:
         if ticket.assignee_id == actor.id:
             return ALLOW
@@ -104,6 +114,19 @@ def authorize(actor: Actor, action: Action, ticket: TicketFacts) -> Decision:
 def _senior(actor: Actor) -> Decision:
     # Taking a ticket off the supervisors' list, or deciding who is a VIP, is their call.
     return ALLOW if actor.level >= 1 else Decision(False, "senior_only")
+
+
+def _review(actor: Actor, ticket: TicketFacts) -> Decision:
+    if ticket.review_by is None:
+        return Decision(False, "no_review")  # decided already (a stale button)
+    if actor.id == ticket.review_by:
+        return Decision(False, "own_resolution")  # nobody approves their own work
+    if actor.level < 1:
+        return Decision(False, "senior_only")
+    # An escalated ticket is reviewed at its level, like any other handling of it.
+    if actor.level < ticket.escalation_level:
+        return Decision(False, "level_too_low")
+    return ALLOW
 
 
 def _claim(actor: Actor, ticket: TicketFacts) -> Decision:

@@ -45,6 +45,10 @@ class CustomerAction(StrEnum):
     URGE = "u"
     ATTACH = "to"
     NOT_SOLVED = "ns"
+    WITHDRAW = "wd"  # withdraw a ticket: asks why
+    WITHDRAW_REASON = "wdr"  # arg "<ticket>:<reason>": asks to confirm
+    WITHDRAW_CONFIRM = "wdok"  # arg "<ticket>:<reason>"
+    WITHDRAW_KEEP = "wdk"  # changed their mind: the ticket carries on
     SAME = "same"  # "the same matter as ticket X?": a ticket id, or "new"
 
 
@@ -61,6 +65,8 @@ class StaffAction(StrEnum):
     ESCALATE = "escalate"
     RESOLVE = "resolve"
     PHONE = "phone"
+    APPROVE = "approve"  # a proposed resolution (arg: its history row) goes to the customer
+    SEND_BACK = "sendback"  # … goes back to the steward with a reason
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,10 @@ class Event(StrEnum):
     VIP_SET = "vip_set"  # staff marked the ticket's customer VIP (their complaints are major)
     VIP_CLEARED = "vip_cleared"
     MAIL_FAILED = "mail_failed"
+    # Review (审核): a steward's resolution put to a supervisor before the customer hears it.
+    RESOLUTION_PROPOSED = "resolution_proposed"
+    RESOLUTION_APPROVED = "resolution_approved"
+    RESOLUTION_SENT_BACK = "resolution_sent_back"
     # The customer came back about the ticket's matter: what they told joined it as a repeat.
     REPEAT_JOINED = "repeat_joined"
 
@@ -126,3 +130,19 @@ class Purpose(StrEnum):
     DM_CARD = "dmcard"
     PROBE = "probe"
     LISTEN_PROMPT = "listen"
+
+
+class Review(StrEnum):
+    """Which resolutions a supervisor reviews before the customer hears them (审核)."""
+
+    NONE = "none"
+    MAJOR = "major"  # only those of major complaints
+    ALL = "all"
+
+
+class WithdrawReason(StrEnum):
+    """Why a customer withdrew their complaint (撤诉), as they chose it."""
+
+    SOLVED = "solved"  # it sorted itself out
+    NOT_NEEDED = "unneeded"
+    OTHER = "other"  # in their own words

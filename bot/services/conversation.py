@@ -15,7 +15,7 @@ from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import CONFIRM, FACTS, PHONE, record_edit
 from bot.i18n import LANGUAGES
 from bot.i18n import t as text
-from bot.services import customers, handling, intake, repeats, tickets
+from bot.services import customers, handling, intake, repeats, tickets, withdrawal
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.intake import ATTACH, Turn
@@ -46,6 +46,10 @@ async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:
     customer = await customers.register(uow, desk.clock, m.user_id, m.first_name, m.username,
                                         m.language_code)
     draft = await uow.repos.drafts.get(m.chat_id)
+    if draft is not None and draft.step == withdrawal.REASON_STEP and not withdrawal.keeps_draft(m):
+        # Waiting for their words on withdrawing, they did something else: that wait is over.
+        await uow.repos.drafts.delete(draft)
+        draft = None
     c = Turn(uow, desk, m, customer, draft, now, Reply(customer.language))
     if m.command:
         await _command(c)
@@ -59,7 +63,7 @@ async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:
 
 
 def _in_intake(d: IntakeDraft | None) -> bool:
-    return d is not None and d.step != ATTACH
+    return d is not None and d.step not in (ATTACH, withdrawal.REASON_STEP)
 
 
 async def _command(c: Turn) -> None:
@@ -111,6 +115,8 @@ async def _button(c: Turn) -> None:
             await tickets.foreign_button(c.uow, int(arg), c.customer.id, action, c.now)
         c.reply.add(Note(key, values))
         c.reply.staff += effects
+    elif action in withdrawal.ACTIONS:
+        await withdrawal.on_button(c)
     elif action == CA.CANCEL:
         await intake.cancel(c)
     elif action in _INTAKE_ACTIONS and _in_intake(c.draft):
@@ -191,6 +197,9 @@ async def edited(uow: UnitOfWork, desk: Desk, user_id: int, chat_id: int, messag
 
 async def _message(c: Turn) -> None:
     m = c.m
+    if c.draft is not None and c.draft.step == withdrawal.REASON_STEP:
+        await withdrawal.on_text(c)  # their words on withdrawing (handle() made sure: text)
+        return
     if _in_intake(c.draft):
         await intake.on_message(c)
         return

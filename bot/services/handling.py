@@ -7,6 +7,7 @@ whatever chat the button was pressed in and whatever its callback data says.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 
 from bot.domain import lifecycle
@@ -15,7 +16,7 @@ from bot.domain.buttons import CustomerAction, StaffAction
 from bot.domain.lifecycle import IllegalTransition, Transition
 from bot.domain.phone import format_phone
 from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event, Status
-from bot.services import escalation, handoff, life, major
+from bot.services import escalation, handoff, life, major, review
 from bot.services.desk import Desk
 from bot.services.staff_in import StaffInbound
 from bot.services.staff_out import (
@@ -41,7 +42,13 @@ BUTTONS: dict[str, Action] = {
            SA.CLAIM: Action.CLAIM, SA.RELEASE: Action.RELEASE, SA.TRANSFER: Action.TRANSFER,
            SA.TRANSFER_TO: Action.TRANSFER, SA.ABOUT: Action.FLAG_ABOUT_STAFF,
            SA.ABOUT_WHO: Action.FLAG_ABOUT_STAFF, SA.PHONE: Action.SHOW_PHONE,
-           SA.ASK: Action.ASK_CUSTOMER, SA.ESCALATE: Action.ESCALATE, SA.RESOLVE: Action.RESOLVE}
+           SA.ASK: Action.ASK_CUSTOMER, SA.ESCALATE: Action.ESCALATE, SA.RESOLVE: Action.RESOLVE,
+           SA.APPROVE: Action.APPROVE_RESOLUTION, SA.SEND_BACK: Action.SEND_BACK}
+# Actions whose text a staff member is asked for (staff_pending.action → what it needs).
+SEND_BACK = "sendback"
+PENDING_ACTIONS = {**TEXT_ACTIONS, SEND_BACK: Action.SEND_BACK}
+# Buttons that also work in the presser's private chat (a review put to them there).
+PRIVATE_BUTTONS = frozenset({SA.APPROVE, SA.SEND_BACK})
 COMMANDS = {"note": Action.NOTE, "history": Action.HISTORY, "claim": Action.CLAIM,
             "release": Action.RELEASE, **TEXT_ACTIONS, **major.COMMANDS}
 
@@ -111,6 +118,8 @@ async def handle(uow: UnitOfWork, desk: Desk, m: StaffInbound) -> list[Effect]:
 def _pressed_where_shown(t: Ticket, m: StaffInbound) -> bool:
     """The button is in the ticket's staff chat and topic — or it is Claim on the card sent to
     the presser's own private chat while the staff group could not take the ticket."""
+    if m.chat_id == m.user_id and m.action in PRIVATE_BUTTONS:
+        return True
     if m.chat_id == m.user_id and t.card_message_id is None:
         return m.action == handoff.DM_CARD_ACTION
     return t.staff_chat_id == m.chat_id and (t.topic_id is None or m.thread_id == t.topic_id)
@@ -129,7 +138,8 @@ async def _ticket_of(uow: UnitOfWork, m: StaffInbound) -> Ticket | None:
 
 
 def _facts(t: Ticket) -> TicketFacts:
-    return TicketFacts(t.status, t.assignee_id, t.escalation_level, t.about_staff_id)
+    return TicketFacts(t.status, t.assignee_id, t.escalation_level, t.about_staff_id,
+                       t.review_by)
 
 
 def _choose(c: Ctx):  # type: ignore[no-untyped-def]
@@ -159,7 +169,7 @@ async def message(uow: UnitOfWork, desk: Desk, m: StaffInbound) -> list[Effect]:
     c = Ctx(uow, desk, m, await uow.repos.staff.get(m.user_id), t)
     pending = await uow.repos.handoff.pending(m.user_id)
     if pending is not None and pending.ticket_id == t.id and m.kind == "text" and m.text:
-        action = TEXT_ACTIONS[pending.action]
+        action = PENDING_ACTIONS[pending.action]
         decision = authorize(c.actor, action, _facts(t))
         await uow.repos.handoff.clear_pending(m.user_id)
         if not decision.allowed:
@@ -304,7 +314,11 @@ async def _do_escalate(c: Ctx, reason: str, _target: int | None) -> None:
         c.m.user_id, c.now))
 
 
-async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
+async def _do_resolve(c: Ctx, note: str, _target: int | None, *, reviewed: bool = False
+                      ) -> None:
+    if not reviewed and c.staff is not None and review.needed(c.desk, c.t, c.staff):
+        c.out += await review.propose(c.uow, c.desk, c.t, c.staff, note, c.now)
+        return
     c.uow.repos.tickets.add_message(c.t.id, c.now, "out", c.m.user_id, "text", note)
     await c.move(Transition.RESOLVE, note=note)
     c.t.resolved_at = c.now
@@ -318,6 +332,55 @@ async def _do_resolve(c: Ctx, note: str, _target: int | None) -> None:
                           {"chat_id": c.m.chat_id, "message_thread_id": c.t.topic_id},
                           ticket_id=c.t.id))
     c.topic("staff.resolved", hours=f"{c.desk.not_solved_within.total_seconds() / 3600:g}")
+
+
+async def _approve(c: Ctx) -> None:
+    """A supervisor approves a proposed resolution: it is carried out as any resolution, in the
+    ticket's topic wherever the button was pressed."""
+    proposal = await review.current(c.uow, c.t, c.m.arg)
+    if proposal is None or c.staff is None:
+        await _deny(c, Action.APPROVE_RESOLUTION, Decision(False, "no_review"))
+        return
+    c.out += await review.approve(c.uow, c.desk, c.t, c.staff, proposal, c.now)
+    placed = _in_topic(c)
+    await _do_resolve(placed, review.note_of(proposal), None, reviewed=True)
+    if placed is not c:
+        c.out += placed.out
+    c.done("staff.review.approved_done")
+
+
+async def _send_back_prompt(c: Ctx) -> None:
+    """Send back: the reason is asked for in the ticket's topic (a private chat with the bot is
+    the customer side), remembered against this very proposal."""
+    proposal = await review.current(c.uow, c.t, c.m.arg)
+    if proposal is None:
+        await _deny(c, Action.SEND_BACK, Decision(False, "no_review"))
+        return
+    placed = _in_topic(c)
+    await c.uow.repos.handoff.set_pending(c.m.user_id, c.t.id, SEND_BACK, proposal.id, c.now)
+    placed.topic("staff.prompt.sendback", ref=c.t.ref)
+    if placed is not c:
+        c.out += placed.out
+    c.done("staff.prompt.shown" if placed is c else "staff.review.reason_in_topic")
+
+
+async def _do_send_back(c: Ctx, reason: str, proposal_id: int | None) -> None:
+    proposal = await review.current(c.uow, c.t, str(proposal_id or ""))
+    if proposal is None or c.staff is None:
+        await _deny(c, Action.SEND_BACK, Decision(False, "no_review"))
+        return
+    c.out += await review.send_back(c.uow, c.desk, c.t, c.staff, proposal, reason, c.now)
+
+
+def _in_topic(c: Ctx) -> Ctx:
+    """The same update as if it came from the ticket's topic (or card, without topics): what
+    a review button pressed in a private chat says and does belongs there."""
+    if c.t.staff_chat_id is None or c.m.chat_id == c.t.staff_chat_id:
+        return c
+    placed = Ctx(c.uow, c.desk, replace(c.m, chat_id=c.t.staff_chat_id, thread_id=c.t.topic_id,
+                                        message_id=None, query_id=None), c.staff, c.t)
+    placed.now = c.now
+    return placed
 
 
 async def _about_menu(c: Ctx) -> None:
@@ -429,13 +492,14 @@ _BUTTON_RUN: dict[str, Callable[[Ctx], Awaitable[None]]] = {
                SA.CLAIM: _claim, SA.RELEASE: _release, SA.TRANSFER: _transfer_menu,
                SA.TRANSFER_TO: _transfer_target, SA.ABOUT: _about_menu,
                SA.ABOUT_WHO: _about_target, SA.ASK: _prompt, SA.ESCALATE: _prompt,
-               SA.RESOLVE: _prompt, SA.PHONE: _show_phone}
+               SA.RESOLVE: _prompt, SA.PHONE: _show_phone, SA.APPROVE: _approve,
+               SA.SEND_BACK: _send_back_prompt}
 _COMMAND_RUN = {"note": _note_command, "history": _history, "claim": _claim,
                 "release": _release, "ask": _text_command, "escalate": _text_command,
                 "resolve": _text_command, "transfer": _text_command,
                 "major": _major_or_vip, "vip": _major_or_vip}
 _TEXT_RUN = {"transfer": _do_transfer, "ask": _do_ask, "escalate": _do_escalate,
-             "resolve": _do_resolve}
+             "resolve": _do_resolve, SEND_BACK: _do_send_back}
 
 
 # ---- the customer's side of handling ----------------------------------------------------------

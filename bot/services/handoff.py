@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.buttons import StaffAction
-from bot.domain.lifecycle import ACTIVE, OPEN
+from bot.domain.lifecycle import ACTIVE, OPEN, Transition
 from bot.domain.links import topic_link
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
 from bot.domain.vocabulary import LEVELS, ActorKind, Event, Purpose, Status
-from bot.services import escalation, major, staff_group
+from bot.services import escalation, life, major, staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
 from storage.models import Staff, Ticket
@@ -53,6 +53,7 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
     about_text = None if about else await _about_text(uow, t)
     prev = await uow.repos.tickets.get(t.previous_ticket_id) if t.previous_ticket_id else None
     customer = await uow.repos.customers.get(t.customer_id)
+    proposer = await uow.repos.staff.get(t.review_by) if t.review_by else None
     return CardView(
         ticket_id=t.id, ref=t.ref,
         category=cat.names.get(lang, t.category) if cat else t.category,
@@ -66,7 +67,7 @@ async def card_view(uow: UnitOfWork, desk: Desk, t: Ticket,
         about_text=about_text,
         mentions=mentions, repeat_count=t.repeat_count, unreachable=t.unreachable,
         major=await major.reason_phrase(uow, desk, t) if t.is_major else None,
-        vip=bool(customer and customer.vip))
+        vip=bool(customer and customer.vip), review_by=proposer.name if proposer else None)
 
 
 async def _about_text(uow: UnitOfWork, t: Ticket) -> str | None:
@@ -120,8 +121,8 @@ async def dispatch(uow: UnitOfWork, desk: Desk, t: Ticket, now: datetime) -> lis
     t.staff_chat_id = chat_id
     r = route(t.category, area(t), t.about_staff_id, await roster(uow))
     t.escalation_level = max(t.escalation_level, r.level)
-    uow.repos.tickets.record(t.id, now, SYSTEM, None, Event.DISPATCHED,
-                             {"chat_id": chat_id, "notify": list(r.notify), "level": r.level})
+    await life.move(uow, desk, t, Transition.DISPATCH, SYSTEM, None, now,
+                    chat_id=chat_id, notify=list(r.notify), level=r.level)
     chat = await uow.repos.handoff.chat(chat_id)
     if chat.problem is not None:
         # Known to be unreachable: straight to the stewards; the group's retry brings it back.

@@ -503,7 +503,6 @@ async def confirm(c: Turn) -> None:
     c.reply.add(Ack(t.ref, t.category, cal.local(t.first_response_due), cal.local(t.reply_due)))
 
 
-
 async def _same(c: Turn, arg: str) -> None:
     """The answer to "the same matter as ticket X?": yes joins that ticket (the draft ends
     there); "No, something new" carries on with this complaint."""
@@ -520,13 +519,13 @@ async def _same(c: Turn, arg: str) -> None:
         # Withdrawn since it was offered, or a forged button: ask again about what still fits.
         c.callback_note = "intake.stale"
         a[SAME_OFFER] = await repeats.offer(c.uow, c.desk, c.customer.id, c.now,
-                                            a.get("category"), a.get(NOT_SAME) or ())
+                                            a.get(CATEGORY), a.get(NOT_SAME) or ())
         if a[SAME_OFFER]:
             save(c, SAME)
             await prompt(c, SAME)
             return
     a.setdefault(NOT_SAME, []).extend(o["id"] for o in a.pop(SAME_OFFER, None) or [])
-    if a.get("category"):
+    if a.get(CATEGORY):
         await advance(c, SAME)
         return
     # Asked before the story: what they wrote is its first part; they carry on telling it and

@@ -98,6 +98,7 @@ class CardView:
     unreachable: bool = False
     major: Phrase | None = None  # why the ticket is major (重大投诉); None: it is not
     vip: bool = False  # the customer is marked VIP
+    review_by: str | None = None  # the steward whose resolution awaits review (审核)
 
 
 @dataclass(frozen=True)

@@ -144,8 +144,19 @@ class CallbackAnswer:
     key: str | None = None
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    """A step of withdrawing a ticket: ask why, ask for their words, or confirm."""
+
+    step: str  # ask | ask_text | confirm
+    ticket_id: int
+    ref: str
+    reason: str | None = None  # a WithdrawReason (confirm)
+    text: str | None = None  # their own words (confirm, reason "other")
+
+
 View = Note | Menu | Greeting | Languages | Prompt | Ack | TicketList | TicketDetail \
-    | ChooseTicket | CallbackAnswer | DropButtons | Typing
+    | ChooseTicket | CallbackAnswer | DropButtons | Typing | Withdrawal
 
 
 @dataclass

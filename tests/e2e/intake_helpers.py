@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -63,6 +64,22 @@ class Chat:
         msg = message or self.last_with_buttons()
         data = f"c:{action}:{arg}" if arg != "" else f"c:{action}"
         return await self._after(self.user.press(msg["message_id"], data), count)
+
+
+async def forge(emu: Emulator, chat: Chat, data: str) -> str:
+    """Press a button that was never shown (callback data naming another customer's ticket);
+    returns the answer's text."""
+    [menu] = await chat.say("/start")
+    qid = f"forged-{data}"
+    query = {"id": qid, "from": chat.user.as_dict(), "message": menu, "chat_instance": "1",
+             "data": data}
+    emu.callback_queries[qid] = {"query": query, "answer": None}
+    emu.push_update("callback_query", query)
+    for _ in range(200):
+        if emu.callback_answers(qid) is not None:
+            return str(emu.callback_answers(qid)["text"])
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no answer to {data}")
 
 
 def buttons(msg: dict[str, Any]) -> list[str]:

@@ -4,6 +4,7 @@ new one as a repeat at its level; a message after a ticket was closed offers the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -87,6 +88,37 @@ async def _close(desk: App, emu: Emulator, tk: Any) -> None:
         await uow.commit()
 
 
+async def _filed(emu: Emulator, db_url: str, desk_factory: Any,
+                 then: Callable[[App, Emulator, Any], Awaitable[None]] | None = None
+                 ) -> tuple[App, Any, Chat]:
+    """A desk, the customer's housing ticket (`then` resolved or closed) and their chat."""
+    desk = await _desk(emu, db_url, desk_factory)
+    tk = await file_direct(desk, emu, CUSTOMER)
+    if then is not None:
+        await then(desk, emu, tk)
+    return desk, tk, Chat(emu, emu.user(CUSTOMER))
+
+
+async def _tell(chat: Chat, story: str) -> list[dict[str, Any]]:
+    """"File a complaint", the story in one message, "That's all": the category question."""
+    await chat.say("/start")
+    await chat.press("file")
+    await chat.say(story)
+    return await chat.press("done")
+
+
+async def _finish_housing(chat: Chat) -> dict[str, Any]:
+    """From the outcome question to the acknowledgement (a housing complaint, first time)."""
+    await chat.press("out", "repair")
+    await chat.say("3栋 1201")
+    await chat.press("abt", "no")
+    await chat.press("pname")
+    await chat.contact("+8613812345678")
+    await chat.press("prev", "no")
+    [ack] = await chat.press("ok")
+    return ack
+
+
 async def _history(desk: App, ticket_id: int) -> list[tuple[str, dict[str, Any]]]:
     async with desk.db.uow() as uow:
         return [(h.event, dict(h.details or {}))
@@ -113,9 +145,7 @@ def _texts(emu: Emulator, chat_id: int, needle: str, thread: int | None = None) 
 
 async def test_the_same_matter_again_joins_the_open_ticket_and_goes_to_the_manager(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk = await _desk(emu, db_url, desk_factory)
-    tk = await file_direct(desk, emu, CUSTOMER)
-    chat = Chat(emu, emu.user(CUSTOMER))
+    desk, tk, chat = await _filed(emu, db_url, desk_factory)
     await chat.say("/start")
     await chat.press("file")
     await chat.say("水又漏下来了,天花板都湿透了")
@@ -167,13 +197,8 @@ async def test_the_same_matter_again_joins_the_open_ticket_and_goes_to_the_manag
 
 async def test_another_category_is_not_asked_about(emu: Emulator, db_url: str,
                                                    desk_factory: Any) -> None:
-    desk = await _desk(emu, db_url, desk_factory)
-    await file_direct(desk, emu, CUSTOMER)  # housing
-    chat = Chat(emu, emu.user(CUSTOMER))
-    await chat.say("/start")
-    await chat.press("file")
-    await chat.say("电梯坏了三天了,没人管")
-    await chat.press("done")
+    _app, _tk, chat = await _filed(emu, db_url, desk_factory)  # a housing ticket
+    await _tell(chat, "电梯坏了三天了,没人管")
     [outcome] = await chat.press("cat", "equipment")
     assert not any(b.startswith("c:same") for b in buttons(outcome))
     assert "c:out:repair" in buttons(outcome)
@@ -181,24 +206,13 @@ async def test_another_category_is_not_asked_about(emu: Emulator, db_url: str,
 
 async def test_something_new_files_a_new_ticket(emu: Emulator, db_url: str,
                                                 desk_factory: Any) -> None:
-    desk = await _desk(emu, db_url, desk_factory)
-    tk = await file_direct(desk, emu, CUSTOMER)
-    chat = Chat(emu, emu.user(CUSTOMER))
-    await chat.say("/start")
-    await chat.press("file")
-    await chat.say("楼道的灯也坏了")
-    await chat.press("done")
+    desk, tk, chat = await _filed(emu, db_url, desk_factory)
+    await _tell(chat, "楼道的灯也坏了")
     await chat.press("cat", "housing")
     [outcome] = await chat.press("same", "new")
     assert outcome["text"] == (t("zh_CN", "intake.same.noted_new") + "\n\n"
                                + t("zh_CN", "intake.outcome.ask"))
-    await chat.press("out", "repair")
-    await chat.say("3栋 1201")
-    await chat.press("abt", "no")
-    await chat.press("pname")
-    await chat.contact("+8613812345678")
-    await chat.press("prev", "no")
-    [ack] = await chat.press("ok")
+    ack = await _finish_housing(chat)
     assert "非常抱歉" in ack["text"]
     new, old = await _tickets(desk, CUSTOMER)
     assert old.id == tk.id and (old.repeat_count, old.escalation_level) == (0, 0)
@@ -254,10 +268,7 @@ async def test_an_earlier_ticket_picked_files_a_repeat_at_its_level(
 
 async def test_a_message_after_closure_offers_the_choice_and_yes_reopens_it(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk = await _desk(emu, db_url, desk_factory)
-    tk = await file_direct(desk, emu, CUSTOMER)
-    await _close(desk, emu, tk)
-    chat = Chat(emu, emu.user(CUSTOMER))
+    desk, tk, chat = await _filed(emu, db_url, desk_factory, _close)
     [same] = await chat.say("楼上又漏水了,和上次一样")
     assert same["text"] == plain("zh_CN", "intake.same.ask_finished", tickets=plain(
         "zh_CN", "intake.same.line", ref=tk.ref, status=t("zh_CN", "status.closed")))
@@ -284,14 +295,8 @@ async def test_a_message_after_closure_offers_the_choice_and_yes_reopens_it(
 
 async def test_a_resolved_ticket_of_the_category_reopens_as_a_repeat(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk = await _desk(emu, db_url, desk_factory)
-    tk = await file_direct(desk, emu, CUSTOMER)
-    await _resolve(desk, emu, tk)
-    chat = Chat(emu, emu.user(CUSTOMER))
-    await chat.say("/start")
-    await chat.press("file")
-    await chat.say("修完第二天又漏了")
-    await chat.press("done")
+    desk, tk, chat = await _filed(emu, db_url, desk_factory, _resolve)
+    await _tell(chat, "修完第二天又漏了")
     [same] = await chat.press("cat", "housing")
     assert plain("zh_CN", "intake.same.line", ref=tk.ref,
                  status=t("zh_CN", "status.resolved")) in same["text"]
@@ -308,10 +313,7 @@ async def test_a_resolved_ticket_of_the_category_reopens_as_a_repeat(
 
 async def test_a_message_after_closure_about_something_new_starts_the_story(
         emu: Emulator, db_url: str, desk_factory: Any) -> None:
-    desk = await _desk(emu, db_url, desk_factory)
-    tk = await file_direct(desk, emu, CUSTOMER)
-    await _close(desk, emu, tk)
-    chat = Chat(emu, emu.user(CUSTOMER))
+    desk, tk, chat = await _filed(emu, db_url, desk_factory, _close)
     await chat.say("车库的门禁坏了")
     [listening] = await chat.press("same", "new")
     assert listening["text"] == (t("zh_CN", "intake.same.noted_new") + "\n\n"
@@ -324,13 +326,7 @@ async def test_a_message_after_closure_about_something_new_starts_the_story(
     # They said it is not that ticket's matter: not asked again for its category.
     [outcome] = await chat.press("cat", "housing")
     assert "c:out:repair" in buttons(outcome) and "c:same:new" not in buttons(outcome)
-    await chat.press("out", "repair")
-    await chat.say("3栋 1201")
-    await chat.press("abt", "no")
-    await chat.press("pname")
-    await chat.contact("+8613812345678")
-    await chat.press("prev", "no")
-    await chat.press("ok")
+    await _finish_housing(chat)
     new, old = await _tickets(desk, CUSTOMER)
     assert old.status == "closed" and old.repeat_count == 0
     assert new.facts == "车库的门禁坏了\n\n已经一个星期了" and new.repeat_count == 0

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from bot.emulator import Emulator
 from bot.i18n import t
-from tests.e2e.intake_helpers import Chat, assert_no_rejections, to_confirm, told_to_confirm
+from tests.e2e.intake_helpers import (
+    Chat,
+    assert_no_rejections,
+    forge,
+    to_confirm,
+    told_to_confirm,
+)
 
 
 async def _ticket(app: Any, customer_id: int) -> tuple[Any, list[Any]]:
@@ -41,21 +46,6 @@ async def test_an_edit_while_filing_reaches_the_ticket_with_both_wordings(
     assert_no_rejections(emu)
 
 
-async def _forge(emu: Emulator, chat: Chat, data: str) -> str:
-    """Press a button that was never shown: callback data naming another customer's ticket."""
-    [menu] = await chat.say("/start")
-    qid = f"forged-{data}"
-    query = {"id": qid, "from": chat.user.as_dict(), "message": menu, "chat_instance": "1",
-             "data": data}
-    emu.callback_queries[qid] = {"query": query, "answer": None}
-    emu.push_update("callback_query", query)
-    for _ in range(200):
-        if emu.callback_answers(qid) is not None:
-            return str(emu.callback_answers(qid)["text"])
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"no answer to {data}")
-
-
 @pytest.mark.parametrize("action", ["t", "u", "ns"])
 async def test_a_forged_button_for_another_customers_ticket_is_refused_and_recorded(
         emu: Emulator, desk: Any, action: str) -> None:
@@ -64,7 +54,7 @@ async def test_a_forged_button_for_another_customers_ticket_is_refused_and_recor
     await lei.press("ok")
     tk, before = await _ticket(desk, 5702)
     mei = Chat(emu, emu.user(5703, first_name="韩梅梅", language_code="zh"))
-    answer = await _forge(emu, mei, f"c:{action}:{tk.id}")
+    answer = await forge(emu, mei, f"c:{action}:{tk.id}")
     if action == "ns":  # "Not solved" answers in the chat, not in the alert
         [said] = [m for m in mei.messages() if m.get("text") == t("zh_CN", "tickets.not_yours")]
         assert said
@@ -80,4 +70,4 @@ async def test_a_forged_button_for_another_customers_ticket_is_refused_and_recor
 async def test_a_forged_button_for_no_ticket_at_all_is_refused_quietly(
         emu: Emulator, desk: Any) -> None:
     mei = Chat(emu, emu.user(5704, first_name="韩梅梅", language_code="zh"))
-    assert await _forge(emu, mei, "c:t:999999") == t("zh_CN", "tickets.not_yours")
+    assert await forge(emu, mei, "c:t:999999") == t("zh_CN", "tickets.not_yours")

@@ -7,6 +7,9 @@ import asyncio
 import pytest
 
 from bot.clock import Clock
+from bot.domain import lifecycle
+from bot.domain.lifecycle import Transition
+from bot.domain.vocabulary import Status
 from bot.services import roster
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_async
@@ -27,7 +30,9 @@ async def test_a_locked_read_sees_a_claim_committing_on_another_instance(pg_url:
             await roster.add(uow, Clock(), 1001, "王管家")
             await uow.commit()
         async with db.uow() as claiming:
-            assert await claiming.repos.handoff.claim(1, 1001, Clock().now())
+            assert await claiming.repos.handoff.claim(
+                1, 1001, Clock().now(), from_statuses=lifecycle.allowed_from(Transition.CLAIM),
+                to_status=Status.ASSIGNED)
 
             async def record_card() -> str:
                 async with db.uow() as recording:

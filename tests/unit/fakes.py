@@ -46,14 +46,16 @@ class FakeTicketRepo:
         self.unflushed.clear()
 
     def record(self, ticket_id: int, at: datetime, actor_kind: str, actor_id: int | None,
-               event: str, details: dict[str, Any] | None = None) -> None:
+               event: str, details: dict[str, Any] | None = None) -> TicketHistory:
         """Append to the ticket's history (append-only: there is no update or delete)."""
         if ticket_id is None:
             # The database would refuse this row at flush (NOT NULL): say so where it happens.
             raise ValueError(f"history row {event!r} without a ticket id (not flushed yet?)")
-        self.recorded.append(TicketHistory(
+        row = TicketHistory(
             id=len(self.recorded) + 1, ticket_id=ticket_id, at=at, actor_kind=actor_kind,
-            actor_id=actor_id, event=event, details=details or {}))
+            actor_id=actor_id, event=event, details=details or {})
+        self.recorded.append(row)
+        return row
 
     def add_message(self, ticket_id: int, at: datetime, direction: str, author_id: int | None,
                     kind: str, text: str | None, file_id: str | None = None,

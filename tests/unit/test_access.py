@@ -88,3 +88,49 @@ def test_major_and_vip_on_finished_tickets_and_the_reason_of_a_refusal() -> None
     assert authorize(ACTORS["assignee"], Action.SET_VIP, closed).reason == "senior_only"
     assert authorize(Actor(31, "manager"), Action.UNMARK_MAJOR,
                      TicketFacts("open", None, escalation_level=2)).allowed
+
+
+PROPOSED = TicketFacts("assigned", assignee_id=STEWARD, review_by=STEWARD)
+
+
+@pytest.mark.parametrize(("actor", "facts", "reason"), [
+    (ACTORS["supervisor"], PROPOSED, ""),
+    (ACTORS["assignee"], PROPOSED, "own_resolution"),  # nobody approves their own work
+    (Actor(STEWARD, "supervisor"), PROPOSED, "own_resolution"),  # not even once promoted
+    (ACTORS["other_steward"], PROPOSED, "senior_only"),
+    (ACTORS["supervisor"], TicketFacts("assigned", STEWARD, 2, review_by=STEWARD),
+     "level_too_low"),
+    (Actor(31, "manager"), TicketFacts("assigned", STEWARD, 2, review_by=STEWARD), ""),
+    (ACTORS["supervisor"], ASSIGNED, "no_review"),  # decided already: a stale button
+    (ACTORS["supervisor"], TicketFacts("assigned", STEWARD, review_by=STEWARD,
+                                       about_staff_id=SUPERVISOR), "about_you"),
+    (ACTORS["supervisor"], TicketFacts("withdrawn", STEWARD, review_by=STEWARD), "finished"),
+])
+@pytest.mark.parametrize("action", [Action.APPROVE_RESOLUTION, Action.SEND_BACK])
+def test_who_decides_a_proposed_resolution(actor: Actor, facts: TicketFacts, reason: str,
+                                           action: Action) -> None:
+    d = authorize(actor, action, facts)
+    assert (d.allowed, d.reason) == (not reason, reason)
+
+
+def test_a_second_resolve_waits_for_the_review() -> None:
+    for who in ("assignee", "supervisor"):
+        d = authorize(ACTORS[who], Action.RESOLVE, PROPOSED)
+        assert (d.allowed, d.reason) == (False, "awaiting_review")
+    # Everything else goes on meanwhile: the steward still talks to the customer.
+    assert authorize(ACTORS["assignee"], Action.RELAY, PROPOSED).allowed
+
+
+@pytest.mark.parametrize(("policy", "major", "level", "reviewed"), [
+    ("none", True, 0, False),
+    ("major", False, 0, False),
+    ("major", True, 0, True),
+    ("all", False, 0, True),
+    ("all", True, 1, False),  # a supervisor's own resolution is the review
+    ("all", False, 4, False),
+])
+def test_which_resolutions_are_reviewed(policy: str, major: bool, level: int,
+                                        reviewed: bool) -> None:
+    from bot.domain.review import needs_review
+
+    assert needs_review(policy, major, level) is reviewed

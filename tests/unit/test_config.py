@@ -54,6 +54,7 @@ def test_no_file_means_defaults() -> None:
     assert cfg.file.timezone == "Asia/Shanghai"
     assert cfg.file.telegram.limits.per_group_per_minute == 20
     assert cfg.env.telegram_bot_token is None
+    assert cfg.file.escalation.review == "major"  # 审核 of major complaints unless told otherwise
 
 
 def test_the_example_written_by_init_is_valid(tmp_path: Path) -> None:
@@ -87,6 +88,8 @@ def test_the_example_written_by_init_is_valid(tmp_path: Path) -> None:
      "escalation.urges_to_escalate: Input should be greater than or equal to 0"),
     (('[windows]', '[escalation.director]\nchat_ids = []\n[windows]'),
      "escalation.director: unknown key"),
+    (('[windows]', '[escalation]\nreview = "some"\n[windows]'),
+     "escalation.review: Input should be 'none', 'major' or 'all'"),
 ])
 def test_each_mistake_is_one_line_naming_the_key(tmp_path: Path, change: tuple[str, str],
                                                  expected: str) -> None:
@@ -217,6 +220,7 @@ def test_ladder_quiet_hours_and_category_windows_load(tmp_path: Path) -> None:
 
     path = _write(tmp_path, GOOD.replace("[windows]", """[escalation]
 urges_to_escalate = 2
+review = "all"
 [escalation.manager]
 chat_ids = [-1009]
 email_to = ["gm@example.com"]
@@ -234,7 +238,7 @@ en = "Other"
 quiet_hours = ''"""))
     desk = Desk.from_config(load_config(path), Clock())
     assert desk.quiet is None  # "" turns quiet hours off
-    assert desk.ladder.urges_to_escalate == 2
+    assert desk.ladder.urges_to_escalate == 2 and desk.ladder.review == "all"
     assert desk.ladder.contacts(2).email_cc == ["ops@example.com"]
     assert desk.ladder.contacts(1).chat_ids == [] and desk.ladder.contacts(3).email_to == []
     first, reply = desk.windows_for("lift")
