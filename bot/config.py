@@ -358,9 +358,12 @@ class IntakeSection(_Strict):
     listen_pause: PauseField = "2s"
     phone_region: str = "CN"
     abusive_words: list[str] = []
+    # A customer with a ticket in the same category still open, or dealt with (resolved or
+    # closed) within this long, is asked whether a new complaint is the same matter.
+    repeat_window: DurationField = "30d"
 
     _elapsed = field_validator("reminder_after", "expire_after", "listen_idle",
-                               "listen_pause")(lambda cls, v: _elapsed_only(v))
+                               "listen_pause", "repeat_window")(lambda cls, v: _elapsed_only(v))
 
     @field_validator("phone_region")
     @classmethod

@@ -264,10 +264,13 @@ def _question(lang: str, p: v.Prompt, form: IntakeForm) -> tuple[str, Keyboard]:
     if step == steps.PREVIOUS:
         rows = [[button(_row_label(lang, v.TicketRow(e.id, e.ref, e.category, "", None, False),
                                    form), CA.PREVIOUS, e.id)] for e in p.earlier]
+        rows.append([button(t(lang, "intake.previous.ignored"), CA.PREVIOUS, steps.IGNORED)])
         rows.append([button(t(lang, "intake.previous.else"), CA.PREVIOUS, "else"),
                      button(t(lang, "intake.previous.no"), CA.PREVIOUS, "no")])
         key = "intake.previous.ask_pick" if p.earlier else "intake.previous.ask"
         return t(lang, key), [*rows, nav]
+    if step == steps.SAME:
+        return _same_question(lang, a, nav)
     if step == steps.CONFIRM:
         return summary(lang, a, form), [
             [button(t(lang, "intake.confirm.ok"), CA.CONFIRM)],
@@ -315,6 +318,19 @@ def _category_question(lang: str, a: dict[str, Any], form: IntakeForm,
         [button(c.names.get(lang, c.key), CA.CATEGORY, c.key) for c in ordered]), nav]
 
 
+def _same_question(lang: str, a: dict[str, Any], nav: list[dict[str, Any]]
+                   ) -> tuple[str, Keyboard]:
+    """Their tickets this may be the same matter as, one "yes" button each, and "No"."""
+    offer = a.get(steps.SAME_OFFER) or []
+    lines = "\n".join(t(lang, "intake.same.line", ref=esc(o["ref"]),
+                         status=t(lang, f"status.{o['status']}")) for o in offer)
+    # With a category they chose it just now; without one, they have only started writing.
+    key = "intake.same.ask" if a.get("category") else "intake.same.ask_finished"
+    rows = [[button(t(lang, "intake.same.yes", ref=o["ref"]), CA.SAME, o["id"])] for o in offer]
+    rows.append([button(t(lang, "intake.same.no"), CA.SAME, steps.SAME_NEW)])
+    return t(lang, key, tickets=lines), [*rows, nav]
+
+
 def field_label(lang: str, step: str, a: dict[str, Any], form: IntakeForm) -> str:
     """The name of a step as the read-back and "Change a field" show it."""
     f = form.field(a, step)
@@ -338,7 +354,7 @@ def _answer(lang: str, step: str, a: dict[str, Any], form: IntakeForm) -> str:
     if step == steps.PREVIOUS:
         prev = a.get(steps.PREVIOUS)
         return t(lang, "intake.previous.linked") if isinstance(prev, int) else t(
-            lang, f"intake.previous.answer_{prev if prev in ('no', 'else') else 'no'}")
+            lang, f"intake.previous.answer_{prev if prev in steps.PREVIOUS_CHOICES else 'no'}")
     f = form.field(a, step)
     if f is not None:
         value = (a.get("extra") or {}).get(f.key)

@@ -142,7 +142,7 @@ def card_text(v: so.CardView, lang: str) -> tuple[str, bool]:
         lines.append(t(lang, "staff.card.about_unmatched", text=esc(v.about_text)))
     if v.previous_ref or v.repeat_count:
         lines.append(t(lang, "staff.card.repeat", ref=esc(v.previous_ref or "—"),
-                       count=v.repeat_count))
+                       nth=v.repeat_count + 1))
     if v.unreachable:
         lines.append(t(lang, "staff.card.unreachable"))
     if v.review_by:

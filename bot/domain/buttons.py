@@ -50,6 +50,7 @@ class CustomerAction(StrEnum):
     WITHDRAW_CONFIRM = "wdok"  # arg "<ticket>:<reason>"
     WITHDRAW_KEEP = "wdk"  # changed their mind: the ticket carries on
     FOLLOW_UP = "fu"  # an answer to the follow-up: "fu:<ticket>:<follow-up>:<answer>"
+    SAME = "same"  # "the same matter as ticket X?": a ticket id, or "new"
 
 
 class StaffAction(StrEnum):

@@ -3,9 +3,11 @@
 The draft's answers are a plain dict (stored as JSON) so a restart loses nothing:
 ``category``, ``facts`` (a list of the customer's messages), ``outcome`` / ``outcome_text``,
 ``extra`` (the category's fields), ``about`` ("no" / "yes") with ``about_text`` (the staff
-member the complaint is about, as the customer typed it), ``name``, ``phone``, ``previous`` and
-``editing`` (true while a field is being changed from the read-back, so answering it returns to
-the summary).
+member the complaint is about, as the customer typed it), ``name``, ``phone``, ``previous`` (an
+earlier ticket's id, or one of PREVIOUS_CHOICES), ``editing`` (true while a field is being
+changed from the read-back, so answering it returns to the summary), ``same_offer`` (the
+customer's tickets this may be the same matter as, while they are asked: ``{id, ref, status}``)
+and ``not_same`` (ids of tickets they said it is not).
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ EXTRA_PREFIX = "x:"
 ABOUT = "about"
 ABOUT_TEXT = "about_text"
 ABOUT_CHOICES = ("no", "yes")
+# "Is this the same matter as your ticket X?": asked once the category is known (or before the
+# story, when someone whose tickets are all dealt with writes again), only while tickets match.
+SAME = "same"
+SAME_OFFER = "same_offer"
+NOT_SAME = "not_same"
+SAME_NEW = "new"  # the answer "No, something new"
+# "Complained before?" without picking a ticket: through another channel, not at all, or
+# "I complained before and nobody handled it" (a repeat complaint, PROCESS.md §4).
+IGNORED = "ignored"
+PREVIOUS_CHOICES = ("no", "else", IGNORED)
 
 # PROCESS.md §1: the outcomes a customer may ask for, before anything is proposed.
 OUTCOMES = ("repair", "refund", "exchange", "compensation", "apology", "explanation",
@@ -90,7 +102,14 @@ class IntakeForm:
         cat = self.category(answers.get("category"))
         extras = [EXTRA_PREFIX + f.key for f in cat.fields] if cat else []
         # PROCESS.md §1: the customer says it all first; the category is asked after the story.
-        return [FACTS, CATEGORY, OUTCOME, *extras, ABOUT, NAME, PHONE, PREVIOUS, CONFIRM]
+        rest = [OUTCOME, *extras, ABOUT, NAME, PHONE, PREVIOUS, CONFIRM]
+        if not answers.get(SAME_OFFER):
+            return [FACTS, CATEGORY, *rest]
+        # "The same matter as ticket X?" comes as soon as there is something to compare: after
+        # the category, or first of all when it was offered before there was one.
+        if cat is None:
+            return [SAME, FACTS, CATEGORY, *rest]
+        return [FACTS, CATEGORY, SAME, *rest]
 
     def is_answered(self, answers: dict[str, Any], step: str) -> bool:
         """True when the draft holds an answer for the step."""
@@ -108,6 +127,8 @@ class IntakeForm:
                 answers.get(ABOUT) == "yes" and bool(answers.get(ABOUT_TEXT)))
         if step == PREVIOUS:
             return "previous" in answers
+        if step == SAME:
+            return not answers.get(SAME_OFFER)  # asked while offered; "no" takes the offer away
         return bool(answers.get(step))
 
     def next_step(self, answers: dict[str, Any], current: str) -> str:
@@ -118,6 +139,10 @@ class IntakeForm:
             # opened new questions (another category brings its own fields).
             return next((s for s in seq if not self.is_answered(answers, s)), CONFIRM)
         current = {OUTCOME_TEXT: OUTCOME, ABOUT_TEXT: ABOUT}.get(current, current)
+        if current == SAME and SAME not in seq:
+            # "Something new": the offer is gone; carry on from where it was asked (with no
+            # category yet, that is the story, the first step).
+            current = CATEGORY if self.category(answers.get("category")) else ""
         i = seq.index(current) if current in seq else -1
         return seq[i + 1] if i + 1 < len(seq) else CONFIRM
 
@@ -147,7 +172,7 @@ class IntakeForm:
 
     def changeable(self, answers: dict[str, Any]) -> list[str]:
         """The steps the read-back offers under "Change a field"."""
-        return [s for s in self.sequence(answers) if s != CONFIRM]
+        return [s for s in self.sequence(answers) if s not in (CONFIRM, SAME)]
 
 
 class InvalidAnswer(ValueError):

@@ -93,8 +93,9 @@ RULES: dict[Transition, _Rule] = {
                               (Event.RESOLVED,), (TimerKind.FOLLOW_UP,),
                               cancel_timers=TICKET_TIMERS),
     # A repeat complaint: somebody must take it up again within the first-response window, and
-    # the customer is promised a new reply time; this resolution's follow-up is over.
-    Transition.REOPEN: _Rule({RESOLVED: OPEN}, (Event.REOPENED,), (_FR, _RD),
+    # the customer is promised a new reply time; this resolution's follow-up is over. A closed
+    # ticket reopens only when the customer comes back about the same matter (PROCESS.md §4).
+    Transition.REOPEN: _Rule({RESOLVED: OPEN, CLOSED: OPEN}, (Event.REOPENED,), (_FR, _RD),
                              cancel_timers=FOLLOW_UP_TIMERS),
     # Asked once: one reminder if they do not answer, then closed as "no response".
     Transition.FOLLOW_UP_SENT: _Rule(_stay(RESOLVED), (Event.FOLLOW_UP_SENT,),

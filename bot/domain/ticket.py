@@ -14,7 +14,7 @@ CUSTOMER_VISIBLE_EVENTS = frozenset({
     Event.FILED, Event.STATUS_CHANGED, Event.URGED, Event.CUSTOMER_MESSAGE,
     Event.LINKED_PREVIOUS, Event.REPLY_SENT, Event.RESOLVED, Event.CLOSED, Event.WITHDRAWN,
     Event.REOPENED, Event.PROGRESS_SENT, Event.ESCALATED, Event.FOLLOW_UP_SENT,
-    Event.FOLLOW_UP_ANSWERED,
+    Event.FOLLOW_UP_ANSWERED, Event.REPEAT_JOINED,
 })
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a reference read aloud over the phone must not be ambiguous.

@@ -93,6 +93,8 @@ class Event(StrEnum):
     # Group incidents (群体性投诉): the ticket joined one; a manager's update for all reached it.
     INCIDENT_LINKED = "incident_linked"
     INCIDENT_UPDATE = "incident_update"
+    # The customer came back about the ticket's matter: what they told joined it as a repeat.
+    REPEAT_JOINED = "repeat_joined"
 
 
 class EscalationCause(StrEnum):
@@ -176,6 +178,7 @@ class RepeatReason(StrEnum):
     NOT_SOLVED = "not_solved"  # the "Not solved" button under the resolution
     NOT_SATISFIED = "not_satisfied"  # 不满意 at the follow-up
     LEFT_OVER = "left_over"  # 遗留问题 at the follow-up
+    CAME_BACK = "came_back"  # they wrote again about the same matter (asked at intake)
 
 
 class IncidentStatus(StrEnum):

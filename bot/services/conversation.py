@@ -15,7 +15,7 @@ from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import CONFIRM, FACTS, PHONE, record_edit
 from bot.i18n import LANGUAGES
 from bot.i18n import t as text
-from bot.services import customers, follow_up, handling, intake, tickets, withdrawal
+from bot.services import customers, follow_up, handling, intake, repeats, tickets, withdrawal
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.intake import ATTACH, LEFT_OVER, OUTSIDE_FORM, Turn
@@ -37,7 +37,7 @@ from storage.uow import UnitOfWork
 NOT_YOURS = "tickets.not_yours"
 _INTAKE_ACTIONS = frozenset({CA.BACK, CA.CATEGORY, CA.CATEGORIES, CA.DONE, CA.OUTCOME, CA.OPTION,
                              CA.ABOUT, CA.PROFILE_NAME, CA.PREVIOUS, CA.CONFIRM, CA.CHANGE,
-                             CA.FIELD})
+                             CA.FIELD, CA.SAME})
 
 
 async def handle(uow: UnitOfWork, desk: Desk, m: Inbound) -> Reply:
@@ -226,9 +226,10 @@ async def _message(c: Turn) -> None:
         return
     active = await c.uow.repos.tickets.of_customer(c.customer.id, statuses=lifecycle.ACTIVE)
     if not active:
-        # Nothing open to add it to: they are telling us a problem. Listen (PROCESS.md §1).
+        # Nothing open to add it to: they are telling us a problem. Listen (PROCESS.md §1) —
+        # after asking whether it is the same matter as a ticket dealt with lately, if any.
         # (A leftover choice between tickets that have since closed becomes the story's start.)
-        await intake.listen(c)
+        await intake.listen(c, await repeats.offer(c.uow, c.desk, c.customer.id, c.now))
     elif len(active) == 1:
         tickets.add_message(c.uow, c.desk, active[0], [msg], c.customer.id)
         c.reply.staff += await handling.customer_wrote(

@@ -40,6 +40,8 @@ class Desk:
     follow_up_after: Duration = Duration(elapsed=timedelta(days=7))
     follow_up_reminder: Duration = Duration(elapsed=timedelta(days=2))
     follow_up_expiry: Duration = Duration(elapsed=timedelta(days=7))
+    # How long after a ticket was dealt with a new complaint may still be its matter again.
+    repeat_window: timedelta = timedelta(days=30)
     ladder: EscalationSection = EscalationSection()
 
     def windows_for(self, category: str) -> tuple[Duration, Duration]:
@@ -102,6 +104,7 @@ class Desk:
             follow_up_after=as_duration(f.windows.follow_up_after),
             follow_up_reminder=as_duration(f.windows.follow_up_reminder),
             follow_up_expiry=as_duration(f.windows.follow_up_expiry),
+            repeat_window=as_duration(i.repeat_window).elapsed,
             ladder=f.escalation,
             mail_enabled=f.email is not None,
             major_keywords=Keywords(f.triage.major_keywords),

@@ -13,7 +13,7 @@ from datetime import datetime
 from bot.domain.buttons import StaffAction
 from bot.domain.lifecycle import Transition
 from bot.domain.routing import escalation_targets, route
-from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Status
+from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event, Status
 from bot.i18n import t as text
 from bot.services import handoff, life
 from bot.services.desk import Desk
@@ -88,6 +88,23 @@ async def notify_level(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reaso
     if desk.mail_enabled:
         await _mail(uow, desk, t, level, reason, people, link)
     return out
+
+
+async def alert_filed(uow: UnitOfWork, desk: Desk, t: Ticket) -> list[Effect]:
+    """Tell the level a ticket went up to while it was being filed (major by triage, a repeat
+    complaint, or both), once it has a card to link to: one alert with every reason; [] for a
+    ticket filed at level 0."""
+    raised: list[str] = []
+    for h in await uow.repos.tickets.history(
+            t.id, frozenset({Event.ESCALATED, Event.DISPATCHED, Event.NOT_DISPATCHED})):
+        if h.event != Event.ESCALATED:
+            break  # later escalations told their level when they happened
+        raised.append(str((h.details or {}).get("reason") or ""))
+    if not raised:
+        return []
+    key = "staff.dm.major" if t.is_major else "staff.dm.escalated"
+    return await notify_level(uow, desk, t, max(t.escalation_level, 1),
+                              "; ".join(dict.fromkeys(r for r in raised if r)), key=key)
 
 
 async def _mail(uow: UnitOfWork, desk: Desk, t: Ticket, level: int, reason: str,

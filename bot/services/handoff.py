@@ -11,7 +11,7 @@ from bot.domain.links import topic_link
 from bot.domain.phone import mask_phone
 from bot.domain.routing import RosterEntry, route
 from bot.domain.vocabulary import LEVELS, ActorKind, Event, Purpose, Status
-from bot.services import incidents, life, major, staff_group
+from bot.services import escalation, incidents, life, major, staff_group
 from bot.services.desk import Desk
 from bot.services.staff_out import Button, Call, Card, CardView, Copy, Effect, Say
 from storage.models import Staff, Ticket
@@ -191,9 +191,9 @@ async def _post_card(uow: UnitOfWork, desk: Desk, t: Ticket, chat_id: int,
 
 async def alerts_filed(uow: UnitOfWork, desk: Desk, t: Ticket) -> list[Effect]:
     """The alerts a new ticket's first card carries (or its private cards, or its filing when
-    there is no staff group): a major ticket's to its supervisors, and the crisis alert of the
-    group incident it completed to the managers — each once."""
-    return await major.alert_filed(uow, desk, t) + await incidents.alert_filed(uow, desk, t)
+    there is no staff group): the level of a ticket raised at filing (major, a repeat), and the
+    crisis alert of the group incident it completed to the managers — each once."""
+    return await escalation.alert_filed(uow, desk, t) + await incidents.alert_filed(uow, desk, t)
 
 
 def no_topics(reason: str) -> bool:

@@ -20,16 +20,22 @@ from bot.domain.intake import (
     FACTS,
     MAX_PHOTOS,
     NAME,
+    NOT_SAME,
     OUTCOME,
     OUTCOME_TEXT,
     OUTCOMES,
     PHONE,
     PREVIOUS,
+    PREVIOUS_CHOICES,
+    SAME,
+    SAME_NEW,
+    SAME_OFFER,
     InvalidAnswer,
 )
 from bot.domain.phone import format_phone
 from bot.domain.vocabulary import TimerKind
-from bot.services import handoff, incidents, tickets
+from bot.i18n import t as text
+from bot.services import handoff, incidents, repeats, tickets
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.views import (
@@ -94,12 +100,22 @@ async def begin(c: Turn) -> None:
     await prompt(c, FACTS)
 
 
-async def listen(c: Turn) -> None:
-    """Someone with nothing open just tells us what happened: those words start the story."""
+async def listen(c: Turn, offer: list[dict[str, Any]] | None = None) -> None:
+    """Someone with nothing open just tells us what happened: those words start the story.
+
+    With `offer` (their tickets dealt with lately) they are first asked whether it is the same
+    matter as one of those.
+    """
     _start(c)
     if c.m.kind == "text" and c.desk.abuse.is_abusive(c.m.text):
         c.answers.setdefault("abuse", []).append(c.m.text)  # answered by the caller
-    await _fact(c)
+    if not offer:
+        await _fact(c)
+        return
+    c.answers[SAME_OFFER] = offer
+    _append_fact(c)
+    save(c, SAME)
+    await prompt(c, SAME)
 
 
 def _start(c: Turn) -> None:
@@ -129,14 +145,20 @@ async def cancel(c: Turn) -> None:
         c.reply.add(Note("intake.nothing_to_cancel"), Menu())
         return
     leaving_phone = c.draft.step == PHONE
-    await c.uow.repos.drafts.delete(c.draft)
-    await c.uow.repos.timers.cancel(chat_id=c.m.chat_id, kinds=TIMER_KINDS)
-    c.draft = None
+    await _discard(c)
     c.reply.add(Note("intake.cancelled", remove_keyboard=leaving_phone), Menu())
 
 
+async def _discard(c: Turn) -> None:
+    """The draft is done with (filed, joined to a ticket or cancelled): it and its timers go."""
+    assert c.draft is not None
+    await c.uow.repos.drafts.delete(c.draft)
+    await c.uow.repos.timers.cancel(chat_id=c.m.chat_id, kinds=TIMER_KINDS)
+    c.draft = None
+
+
 async def prompt(c: Turn, step: str, error: str | None = None, lead: Note | None = None,
-                 hints: dict[str, Any] | None = None) -> None:
+                 hints: dict[str, Any] | None = None, reaction: int = 0) -> None:
     """Ask for `step` (loading the customer's earlier tickets only where they are offered);
     `lead` is said first, in the same message."""
     earlier: tuple[EarlierTicket, ...] = ()
@@ -145,7 +167,8 @@ async def prompt(c: Turn, step: str, error: str | None = None, lead: Note | None
                         for t in await c.uow.repos.tickets.of_customer(c.customer.id, limit=5))
     if step == FACTS:
         await drop_listen_buttons(c.uow, c.reply, c.m.chat_id)
-    c.reply.add(Prompt(step, c.answers, error, hints or {}, c.m.first_name, earlier, lead=lead))
+    c.reply.add(Prompt(step, c.answers, error, hints or {}, c.m.first_name, earlier,
+                       reaction=reaction, lead=lead))
 
 
 async def drop_listen_buttons(uow: UnitOfWork, reply: Reply, chat_id: int) -> None:
@@ -174,6 +197,8 @@ async def advance(c: Turn, answered: str) -> None:
                          remove_keyboard=True))
     elif answered == CATEGORY:
         lead = Note("intake.category.noted", {"category": _category_name(c)})
+    elif answered == SAME:
+        lead = Note("intake.same.noted_new")
     save(c, nxt)
     await prompt(c, nxt, lead=lead)
 
@@ -239,6 +264,18 @@ async def _fact(c: Turn) -> None:
         # kept aside and recorded with the ticket.
         a.setdefault("replaced_facts", []).append(tickets.facts_text(a))
         a["facts"] = []
+    _append_fact(c)
+    # No answer per message: one reaction when they pause (the listening timer).
+    a["unheard"] = a.get("unheard", 0) + 1
+    if a["unheard"] == 1:
+        c.reply.add(Typing())
+    listen_at(c.uow, a, m.chat_id, c.now + c.desk.listen_pause, c.now)
+    save(c, FACTS)
+
+
+def _append_fact(c: Turn) -> None:
+    """Add the message to the story (InvalidAnswer when the story cannot take it)."""
+    m, a = c.m, c.answers
     facts = a.setdefault("facts", [])
     if m.kind == "voice":
         facts.append({"kind": m.kind, "text": "", "file_id": m.file_id, "mid": m.message_id})
@@ -251,15 +288,9 @@ async def _fact(c: Turn) -> None:
         facts.append({"kind": m.kind, "text": caption, "file_id": m.file_id,
                       "mid": m.message_id})
     else:
-        text = _text(m)
-        form_rules.check_fact(a, text, c.desk.form.max_facts_length)
-        facts.append({"kind": "text", "text": text, "mid": m.message_id})
-    # No answer per message: one reaction when they pause (the listening timer).
-    a["unheard"] = a.get("unheard", 0) + 1
-    if a["unheard"] == 1:
-        c.reply.add(Typing())
-    listen_at(c.uow, a, m.chat_id, c.now + c.desk.listen_pause, c.now)
-    save(c, FACTS)
+        said = _text(m)
+        form_rules.check_fact(a, said, c.desk.form.max_facts_length)
+        facts.append({"kind": "text", "text": said, "mid": m.message_id})
 
 
 def listen_at(uow: UnitOfWork, a: dict[str, Any], chat_id: int, due: datetime,
@@ -281,10 +312,15 @@ def listen_at(uow: UnitOfWork, a: dict[str, Any], chat_id: int, due: datetime,
 
 async def _answer(c: Turn, step: str) -> None:
     m, a, form = c.m, c.answers, c.desk.form
+    if step == SAME:
+        if m.kind not in STORY_KINDS:
+            raise InvalidAnswer("use_buttons")
+        await _more_story(c, SAME)  # still telling: kept with the story, then asked again
+        return
     if step == CATEGORY:
         if m.kind != "text" or not (m.text or "").strip():
             if m.kind in STORY_KINDS:  # a photo or voice note: more of the story
-                await _more_story(c)
+                await _more_story(c, CATEGORY)
                 return
             raise InvalidAnswer("category")
         typed = (m.text or "").strip().casefold()
@@ -298,7 +334,7 @@ async def _answer(c: Turn, step: str) -> None:
                 await _set_category(c, cat.key)
                 return
         # Not a category: they are still telling us what happened. Keep it with the story.
-        await _more_story(c)
+        await _more_story(c, CATEGORY)
         return
     if step in (OUTCOME, OUTCOME_TEXT):
         text = _text(m).strip()
@@ -345,19 +381,12 @@ async def _answer(c: Turn, step: str) -> None:
     raise InvalidAnswer("use_buttons")
 
 
-async def _more_story(c: Turn) -> None:
-    """Something told at the category step belongs to the story; then ask the category again."""
-    m, a = c.m, c.answers
-    facts = a.setdefault("facts", [])
-    if m.kind == "text":
-        form_rules.check_fact(a, m.text or "", c.desk.form.max_facts_length)
-    elif m.kind in ("photo", "document") and sum(1 for f in facts
-                                                 if f.get("file_id")) >= MAX_PHOTOS:
-        raise InvalidAnswer("too_many_photos", limit=MAX_PHOTOS)
-    facts.append({"kind": m.kind, "text": m.text or "", "file_id": m.file_id,
-                  "mid": m.message_id})
-    save(c, CATEGORY)
-    await prompt(c, CATEGORY, lead=Note("intake.category.added"))
+async def _more_story(c: Turn, step: str) -> None:
+    """Something told at a question about the story (the category, "the same matter?")
+    belongs to the story; then the question is asked again."""
+    _append_fact(c)
+    save(c, step)
+    await prompt(c, step, lead=Note("intake.category.added"))
 
 
 async def _set_category(c: Turn, key: str) -> None:
@@ -368,6 +397,12 @@ async def _set_category(c: Turn, key: str) -> None:
         keep = {f.key for f in cat.fields}
         a["extra"] = {k: v for k, v in (a.get("extra") or {}).items() if k in keep}
     a["category"] = key
+    # Something of this kind still open, or dealt with lately: maybe the same matter again.
+    offer = await repeats.offer(c.uow, c.desk, c.customer.id, c.now, key, a.get(NOT_SAME) or ())
+    if offer:
+        a[SAME_OFFER] = offer
+    else:
+        a.pop(SAME_OFFER, None)
     await advance(c, CATEGORY)
 
 
@@ -424,6 +459,8 @@ async def on_button(c: Turn) -> None:
         await advance(c, NAME)
     elif action == CA.PREVIOUS and step == PREVIOUS:
         await _previous(c, arg)
+    elif action == CA.SAME and step == SAME:
+        await _same(c, arg)
     elif action == CA.CONFIRM and step == CONFIRM:
         await confirm(c)
     elif action == CA.CHANGE and step == CONFIRM:
@@ -442,7 +479,7 @@ async def on_button(c: Turn) -> None:
 
 
 async def _previous(c: Turn, arg: str) -> None:
-    if arg in ("no", "else"):
+    if arg in PREVIOUS_CHOICES:
         c.answers[PREVIOUS] = arg
     elif arg.isdigit() and await c.uow.repos.tickets.get_for_customer(int(arg), c.customer.id):
         c.answers[PREVIOUS] = int(arg)
@@ -467,11 +504,40 @@ async def confirm(c: Turn) -> None:
     # start (the crisis alert goes with that card).
     c.reply.staff += await incidents.at_filing(c.uow, c.desk, t, c.now)
     c.reply.staff += await handoff.dispatch(c.uow, c.desk, t, c.now)
-    assert c.draft is not None
-    await c.uow.repos.drafts.delete(c.draft)
-    await c.uow.repos.timers.cancel(chat_id=c.m.chat_id, kinds=TIMER_KINDS)
-    c.draft = None
+    await _discard(c)
     cal = c.desk.calendar
     assert t.first_response_due is not None and t.reply_due is not None
     c.reply.add(Ack(t.ref, t.category, cal.local(t.first_response_due), cal.local(t.reply_due)))
 
+
+async def _same(c: Turn, arg: str) -> None:
+    """The answer to "the same matter as ticket X?": yes joins that ticket (the draft ends
+    there); "No, something new" carries on with this complaint."""
+    a = c.answers
+    offered = {str(o["id"]) for o in a.get(SAME_OFFER) or []}
+    if arg != SAME_NEW:
+        t = await repeats.joinable(c.uow, c.customer.id, int(arg)) if arg in offered else None
+        if t is not None:
+            c.reply.staff += await repeats.join(c.uow, c.desk, t, c.customer.id, a, c.now)
+            await _discard(c)
+            level = text(c.reply.lang, f"levels.l{t.escalation_level}")
+            c.reply.add(Note("repeat.joined", {"ref": t.ref, "level": level}))
+            return
+        # Withdrawn since it was offered, or a forged button: ask again about what still fits.
+        c.callback_note = "intake.stale"
+        a[SAME_OFFER] = await repeats.offer(c.uow, c.desk, c.customer.id, c.now,
+                                            a.get(CATEGORY), a.get(NOT_SAME) or ())
+        if a[SAME_OFFER]:
+            save(c, SAME)
+            await prompt(c, SAME)
+            return
+    a.setdefault(NOT_SAME, []).extend(o["id"] for o in a.pop(SAME_OFFER, None) or [])
+    if a.get(CATEGORY):
+        await advance(c, SAME)
+        return
+    # Asked before the story: what they wrote is its first part; they carry on telling it and
+    # the bot listens as it does for any story.
+    a["reactions"] = a.get("reactions", 0) + 1
+    listen_at(c.uow, a, c.m.chat_id, c.now + c.desk.listen_idle, c.now)
+    save(c, FACTS)
+    await prompt(c, FACTS, lead=Note("intake.same.noted_new"), reaction=a["reactions"])

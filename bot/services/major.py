@@ -1,8 +1,9 @@
 """Major complaints (重大投诉, PROCESS.md §4): triage at filing, /major and /vip, the alert.
 
 A major ticket is at level 1 or above from the moment it is marked, and the supervisors of the
-people handling it are told at once by private message (`alert_major`, the one place that says
-it). Why it is major is the newest `marked_major` row of its history: the card shows it.
+people handling it are told at once by private message (`alert_major` for /major; a ticket
+triage marks at filing is told by `escalation.alert_filed` once its card exists). Why it is
+major is the newest `marked_major` row of its history: the card shows it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ async def triage_at_filing(uow: UnitOfWork, desk: Desk, customer: Customer, t: T
 async def mark(uow: UnitOfWork, desk: Desk, t: Ticket, reason: MajorReason, now: datetime,
                actor_id: int | None = None) -> None:
     """Make the ticket major: the reason on its history (who, why), and up to level 1 through
-    the escalation ladder (told by `alert_major`, once there is somewhere to link to)."""
+    the escalation ladder (told by the caller, once there is somewhere to link to)."""
     t.is_major = True
     t.updated_at = now
     by_staff = actor_id is not None
@@ -98,17 +99,6 @@ async def alert_major(uow: UnitOfWork, desk: Desk, t: Ticket, reason: MajorReaso
     text = await _text(uow, desk, t, reason, actor_id)
     return await escalation.notify_level(uow, desk, t, max(t.escalation_level, 1), text,
                                          actor_id, key="staff.dm.major")
-
-
-async def alert_filed(uow: UnitOfWork, desk: Desk, t: Ticket) -> list[Effect]:
-    """The alert for a ticket triage marked major at filing (nothing for other tickets)."""
-    if not t.is_major:
-        return []
-    rows = await uow.repos.tickets.history(t.id, frozenset({Event.MARKED_MAJOR}))
-    if not rows:
-        return []
-    return await alert_major(uow, desk, t, MajorReason.from_details(rows[-1].details or {}),
-                             actor_id=rows[-1].actor_id)
 
 
 # ---- the staff commands (authorised by the caller: see command_action) ----------------------

@@ -11,11 +11,11 @@ from datetime import datetime
 
 from bot.domain.follow_up import repeat_level
 from bot.domain.lifecycle import Transition
-from bot.domain.vocabulary import ActorKind, EscalationCause, Event, RepeatReason
+from bot.domain.vocabulary import ActorKind, EscalationCause, Event, RepeatReason, Status
 from bot.i18n import t as text
 from bot.services import escalation, handoff, life
 from bot.services.desk import Desk
-from bot.services.staff_out import Effect, Phrase, Say
+from bot.services.staff_out import Call, Effect, Phrase, Say
 from storage.models import Ticket
 from storage.uow import UnitOfWork
 
@@ -27,12 +27,18 @@ async def reopen(uow: UnitOfWork, desk: Desk, t: Ticket, actor: ActorKind,
     it to its level; returns what staff are told. The customer's answer is the caller's to
     send, with `told(...)`: the new reply time is `t.reply_due` now."""
     resolver = t.assignee_id or await _last_resolver(uow, t)
+    was_closed = t.status == Status.CLOSED
     t.repeat_count += 1
     await life.move(uow, desk, t, Transition.REOPEN, actor, actor_id, now,
                     count=t.repeat_count, why=str(why), resolver=resolver, **details)
-    t.assignee_id, t.resolved_at, t.resolver_id = None, None, resolver
+    t.assignee_id, t.resolved_at, t.closed_at, t.resolver_id = None, None, None, resolver
     lang = desk.staff_lang
     out: list[Effect] = []
+    if was_closed and t.staff_chat_id is not None and t.topic_id:
+        # Closing closed its topic; the matter is back, and so is the conversation about it.
+        out.append(Call(t.staff_chat_id, "reopenForumTopic",
+                        {"chat_id": t.staff_chat_id, "message_thread_id": t.topic_id},
+                        ticket_id=t.id))
     if t.staff_chat_id is not None and (t.topic_id or t.card_message_id):
         who = await uow.repos.staff.get(resolver) if resolver else None
         out.append(Say(t.staff_chat_id, "staff.reopened",
@@ -42,7 +48,8 @@ async def reopen(uow: UnitOfWork, desk: Desk, t: Ticket, actor: ActorKind,
                        lang, thread_id=t.topic_id, ticket_id=t.id,
                        buttons=handoff.card_buttons(t.id, t.status)))
     # The n-th complaint on this matter: the reason every level told reads the same.
-    reason = escalation.cause_text(EscalationCause.REPEAT, lang, n=t.repeat_count + 1)
+    reason = escalation.cause_text(EscalationCause.REPEAT, lang, nth=t.repeat_count + 1,
+                                   why=text(lang, f"staff.reopened_why.{why}"))
     raised = await escalation.escalate(uow, desk, t, repeat_level(t.repeat_count),
                                        EscalationCause.REPEAT, reason, actor, actor_id, now,
                                        refresh=False)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain import lifecycle
+from bot import i18n
+from bot.domain import lifecycle, repeats
 from bot.domain import ticket as tk
-from bot.domain.intake import ABOUT, ABOUT_TEXT
+from bot.domain.intake import ABOUT, ABOUT_TEXT, IGNORED
 from bot.domain.lifecycle import Transition
 from bot.domain.routing import match_staff
 from bot.domain.vocabulary import TOP_LEVEL, ActorKind, EscalationCause, Event
@@ -39,6 +40,9 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
         roster = [(s.id, s.name, s.active) for s in await uow.repos.staff.all()]
         about_id = match_staff(about_text, roster)
     filing = lifecycle.apply(Transition.FILE, None)
+    # The earlier ticket they picked at "complained before?" (checked to be theirs when picked).
+    earlier = (await uow.repos.tickets.get_for_customer(previous, customer.id)
+               if isinstance(previous, int) else None)
     first_window, reply_window = desk.windows_for(answers["category"])
     t = uow.repos.tickets.add(Ticket(
         ref=tk.new_ref(cal.local(now).date()), customer_id=customer.id, channel="telegram",
@@ -46,8 +50,10 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
         desired_outcome=answers.get("outcome_text") or answers["outcome"],
         extra=answers.get("extra") or {}, contact_name=answers["name"], phone=answers["phone"],
         language=customer.language, status=filing.status, escalation_level=0, is_major=False,
-        repeat_count=0, urge_count=0, unreachable=False,
-        previous_ticket_id=previous if isinstance(previous, int) else None,
+        repeat_count=repeats.count_for_new(earlier.repeat_count if earlier else None,
+                                           previous == IGNORED),
+        urge_count=0, unreachable=False,
+        previous_ticket_id=earlier.id if earlier else None,
         about_staff_id=about_id, first_response_window=str(first_window),
         reply_window=str(reply_window), created_at=now, updated_at=now))
     await uow.repos.tickets.flush()
@@ -70,7 +76,22 @@ async def file_complaint(uow: UnitOfWork, desk: Desk, customer: Customer,
                          f.get("file_id"), f.get("mid"))
     # Major from the start (PROCESS.md §4): level 1, recorded; its alert goes with the card.
     await major.triage_at_filing(uow, desk, customer, t, answers, now)
+    if t.repeat_count:
+        # A repeat complaint (PROCESS.md §4) starts at the level its count gives; the level is
+        # told with the card, as a major one is (escalation.alert_filed).
+        reason = repeat_reason(desk, t, "earlier", ref=earlier.ref) if earlier else \
+            repeat_reason(desk, t, "ignored")
+        await escalation.raise_level(uow, desk, t, repeats.level_for(t.repeat_count),
+                                     EscalationCause.REPEAT, reason, CUSTOMER, customer.id, now)
     return t
+
+
+def repeat_reason(desk: Desk, t: Ticket, why: str, **values: object) -> str:
+    """Why a repeat complaint goes up, in the staff language: which complaint on the matter
+    this is, and `why` (a key of escalation.repeat) says how we know."""
+    lang = desk.staff_lang
+    return escalation.cause_text(EscalationCause.REPEAT, lang, nth=t.repeat_count + 1,
+                                 why=i18n.t(lang, f"escalation.repeat.{why}", **values))
 
 
 def row(t: Ticket, desk: Desk, now: datetime) -> TicketRow:

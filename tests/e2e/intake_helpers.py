@@ -90,10 +90,14 @@ def buttons(msg: dict[str, Any]) -> list[str]:
 
 async def choose_category(chat: Chat, key: str) -> list[dict[str, Any]]:
     """At the category step: press the category (asking for the full list when it is not
-    among the offered buttons); returns the next question."""
+    among the offered buttons); returns the next question. When a ticket of that category
+    filed earlier in the test is offered as "the same matter?", this is something new."""
     if f"c:cat:{key}" not in buttons(chat.last_with_buttons()):
         await chat.press("cats")
-    return await chat.press("cat", key)
+    answer = await chat.press("cat", key)
+    if "c:same:new" in buttons(answer[-1]):
+        return await chat.press("same", "new")
+    return answer
 
 
 STORIES = {"housing": "楼上漏水,已经三天了", "equipment": "电梯坏了三天了,没人管"}

@@ -11,7 +11,14 @@ from bot.clock import FrozenClock
 from bot.config import Config
 from bot.emulator import Emulator
 from bot.i18n import t
-from tests.e2e.intake_helpers import Chat, assert_no_rejections, buttons, plain, to_confirm
+from tests.e2e.intake_helpers import (
+    Chat,
+    assert_no_rejections,
+    buttons,
+    choose_category,
+    plain,
+    to_confirm,
+)
 
 MONDAY_10 = datetime(2026, 3, 16, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
@@ -115,7 +122,7 @@ async def test_words_written_while_choosing_start_a_new_complaint(
         assert [f["text"] for f in draft.answers["facts"]] == [
             "The gate is broken too, this is something else"]
     await chat.press("done")  # the story is already there: straight on
-    [outcome] = await chat.press("cat", "housing")
+    [outcome] = await choose_category(chat, "housing")  # not the same matter as the others
     assert "c:out:repair" in buttons(outcome)
 
 
@@ -134,9 +141,11 @@ async def test_second_ticket_can_link_the_first(emu: Emulator, desk: Any) -> Non
     await chat.press("ok")
     async with desk.db.uow() as uow:
         new = (await uow.repos.tickets.of_customer(5406))[0]
-        assert new.previous_ticket_id == first_id
+        # The same matter a second time: a repeat complaint, at the manager's level.
+        assert (new.previous_ticket_id, new.repeat_count, new.escalation_level) == (
+            first_id, 1, 2)
         assert [h.event for h in await uow.repos.tickets.history(new.id)] == [
-            "filed", "linked_previous", "not_dispatched"]
+            "filed", "linked_previous", "escalated", "not_dispatched"]
 
 
 async def test_urge_records_and_says_who_and_by_when(emu: Emulator, config: Config,

@@ -37,6 +37,10 @@ ANSWERS: dict[str, Any] = {
     "name": "Lei", "phone": "+8613812345678", "previous": "no"}
 
 
+SAME_OFFER = [{"id": 1, "ref": "260301-AAAAA", "status": "open"},
+              {"id": 2, "ref": "260201-CCCCC", "status": "closed"}]
+
+
 def _visible(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
@@ -51,6 +55,9 @@ def _prompts() -> list[tuple[str, Prompt]]:
             ("about_text", Prompt(steps.ABOUT_TEXT, ANSWERS)),
             ("change", Prompt(steps.CHANGE, ANSWERS)),
             ("pick", Prompt(steps.PREVIOUS, ANSWERS, earlier=(EarlierTicket(1, "R-1", "goods"),))),
+            ("same", Prompt(steps.SAME, {**ANSWERS, steps.SAME_OFFER: SAME_OFFER})),
+            ("same_first", Prompt(steps.SAME, {"facts": [{"text": "again"}],
+                                               steps.SAME_OFFER: SAME_OFFER[:1]})),
             ("error", Prompt(steps.PHONE, ANSWERS, error="phone",
                              hints={"example": "1", "example_international": "+1"}))]
     return out

@@ -44,6 +44,8 @@ EXPECTED: dict[tuple[Transition, Status | None], tuple[Status, tuple[Event, ...]
        for s in (OP, A, W)},
     (Transition.REOPEN, R): (OP, (Event.REOPENED,), (FR, RD), FOLLOW_UP_TIMERS),
     (Transition.FOLLOW_UP_SENT, R): (R, (Event.FOLLOW_UP_SENT,), (FUR, FUX), ()),
+    # A closed matter complained about again (the customer came back about it).
+    (Transition.REOPEN, C): (OP, (Event.REOPENED,), (FR, RD), FOLLOW_UP_TIMERS),
     (Transition.CLOSE, R): (C, (Event.CLOSED,), (), ALL_TIMERS),
     **{(Transition.WITHDRAW, s): (X, (Event.WITHDRAWN,), (), ALL_TIMERS) for s in (OP, A, W)},
 }
@@ -69,11 +71,14 @@ def test_every_transition_is_allowed_from_somewhere_and_the_table_covers_the_rul
     assert {(t, s) for t in Transition for s in lc.RULES[t].moves} == set(EXPECTED)
 
 
-def test_a_finished_ticket_allows_nothing() -> None:
+def test_a_finished_ticket_allows_nothing_but_a_repeat_reopening_a_closed_one() -> None:
     for t in Transition:
         for s in lc.FINISHED:
+            if (t, s) == (Transition.REOPEN, C):
+                continue
             with pytest.raises(IllegalTransition, match=f"that is {s} cannot {t}"):
                 lc.apply(t, s)
+    assert lc.apply(Transition.REOPEN, C).status is OP
 
 
 def test_statuses_from_the_database_are_accepted_as_strings() -> None:
