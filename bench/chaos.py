@@ -299,8 +299,9 @@ class Customer:
             if question in text:
                 return kind, ""
         # The category comes after the story: housing when offered, else the full list.
-        for button in ("c:ok", "c:prev:no", "c:pname", "c:abt:no", "c:out:repair",
-                       "c:cat:housing", "c:cats", "c:done", "c:file"):
+        # Every story is a new matter: "the same matter as ticket X?" is answered "no, new".
+        for button in ("c:ok", "c:prev:no", "c:same:new", "c:pname", "c:abt:no",
+                       "c:out:repair", "c:cat:housing", "c:cats", "c:done", "c:file"):
             if button in data:
                 return "press", button
         return None
