@@ -590,10 +590,11 @@ async def _check(report: Report, db_url: str, emu: Emulator, customers: list[Cus
     by_ref = {tk.ref: tk for tk in tickets}
     # Every confirmed complaint has exactly one ticket (its story carries a mark of its own);
     # every acknowledged reference is a ticket. A customer who answered a late repeat of an
-    # earlier question with the story finds it where that answer goes (e.g. the desired
-    # outcome): stored all the same, so every field a customer fills is searched.
+    # earlier question with the story finds it where that answer goes (the desired outcome, a
+    # field, or their name — read back to them and confirmed so): stored all the same, so every
+    # field a customer fills is searched.
     per_story = Counter(tk.facts for tk in tickets)
-    stored = [" ".join((tk.facts or "", tk.desired_outcome or "",
+    stored = [" ".join((tk.facts or "", tk.desired_outcome or "", tk.contact_name or "",
                         json.dumps(tk.extra or {}, ensure_ascii=False))) for tk in tickets]
     confirmed = {story for c in customers for story in c.confirmed}
     report.lost = sorted(refs - set(by_ref)) + sorted(
