@@ -475,6 +475,11 @@ class TimerRepo(_Repo):
         self.uow.timers_added = True
         return t
 
+    def again(self, timer: Timer, due_at: datetime, now: datetime) -> Timer:
+        """The same timer (kind, ticket, chat, payload) once more, due at `due_at`."""
+        return self.add(timer.kind, due_at, now, ticket_id=timer.ticket_id,
+                        chat_id=timer.chat_id, payload=timer.payload)
+
     async def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[int]:
         """Lease due timers to this worker; a crashed worker's lease runs out and they return."""
         stmt = (select(Timer.id)

@@ -7,7 +7,6 @@ writes go out with the inbox batch's transaction.
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 
 from bot.domain import lifecycle
 from bot.domain import ticket as tk
@@ -15,7 +14,16 @@ from bot.domain.buttons import CustomerAction as CA
 from bot.domain.intake import CONFIRM, FACTS, PHONE, record_edit
 from bot.i18n import LANGUAGES
 from bot.i18n import t as text
-from bot.services import customers, follow_up, handling, intake, repeats, tickets, withdrawal
+from bot.services import (
+    customers,
+    follow_up,
+    handling,
+    intake,
+    quiet,
+    repeats,
+    tickets,
+    withdrawal,
+)
 from bot.services.desk import Desk
 from bot.services.inbound import Inbound
 from bot.services.intake import ATTACH, LEFT_OVER, OUTSIDE_FORM, Turn
@@ -256,14 +264,14 @@ async def on_timer(uow: UnitOfWork, desk: Desk, timer: Timer) -> tuple[int, Repl
     customer = await uow.repos.customers.get(draft.user_id)
     lang = customer.language if customer else "zh_CN"
     now = desk.clock.now()
-    quiet = now - draft.updated_at
+    idle = now - draft.updated_at
     chat = timer.chat_id
     reply = Reply(lang)
     if timer.kind == intake.EXPIRY:
-        if quiet < desk.expire_after:
-            _again(uow, timer, draft.updated_at + desk.expire_after, now)
+        if idle < desk.expire_after:
+            uow.repos.timers.again(timer, draft.updated_at + desk.expire_after, now)
             return None
-        if _held_for_morning(uow, desk, timer, now):
+        if quiet.held_for_morning(uow, desk, timer, now):
             return None
         await uow.repos.drafts.delete(draft)
         await uow.repos.timers.cancel(chat_id=chat, kinds=intake.TIMER_KINDS)
@@ -272,10 +280,10 @@ async def on_timer(uow: UnitOfWork, desk: Desk, timer: Timer) -> tuple[int, Repl
     if timer.kind == intake.REMINDER:
         if draft.reminded_at is not None:
             return None  # one gentle reminder, never a second
-        if quiet < desk.reminder_after:
-            _again(uow, timer, draft.updated_at + desk.reminder_after, now)
+        if idle < desk.reminder_after:
+            uow.repos.timers.again(timer, draft.updated_at + desk.reminder_after, now)
             return None
-        if _held_for_morning(uow, desk, timer, now):
+        if quiet.held_for_morning(uow, desk, timer, now):
             return None
         draft.reminded_at = now
         return chat, reply.add(Prompt(draft.step, draft.answers, lead=Note("intake.reminder"),
@@ -284,30 +292,20 @@ async def on_timer(uow: UnitOfWork, desk: Desk, timer: Timer) -> tuple[int, Repl
                             else "")
 
 
-def _held_for_morning(uow: UnitOfWork, desk: Desk, timer: Timer, now: datetime) -> bool:
-    """A message nobody asked for just now waits out quiet hours (the listening reaction is an
-    answer to what they are writing, so it never waits)."""
-    morning = desk.calendar.after_quiet(now, desk.quiet)
-    if morning <= now:
-        return False
-    _again(uow, timer, morning, now)
-    return True
-
-
 async def _listening(uow: UnitOfWork, desk: Desk, timer: Timer, draft: IntakeDraft,
                      reply: Reply, first_name: str) -> tuple[int, Reply] | None:
     """LISTEN: react once when they pause; move on once they have been quiet for a while."""
     answers = copy.deepcopy(draft.answers)
     if timer.payload.get("seq") != answers.get("listen_seq"):
         return None  # a newer timer looks after this draft
-    now, chat, quiet = desk.clock.now(), draft.chat_id, desk.clock.now() - draft.updated_at
+    now, chat, idle = desk.clock.now(), draft.chat_id, desk.clock.now() - draft.updated_at
     answers.pop("listen_due", None)
     if draft.step != FACTS or not answers.get("facts"):
         answers.pop("unheard", None)
         uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
         return None
     if answers.get("unheard"):
-        if quiet < desk.listen_pause:
+        if idle < desk.listen_pause:
             intake.listen_at(uow, answers, chat, draft.updated_at + desk.listen_pause, now)
             uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
             return None
@@ -319,7 +317,7 @@ async def _listening(uow: UnitOfWork, desk: Desk, timer: Timer, draft: IntakeDra
         await intake.drop_listen_buttons(uow, reply, chat)
         return chat, reply.add(Prompt(FACTS, answers, first_name=first_name,
                                       reaction=answers["reactions"]))
-    if quiet < desk.listen_idle:
+    if idle < desk.listen_idle:
         intake.listen_at(uow, answers, chat, draft.updated_at + desk.listen_idle, now)
         uow.repos.drafts.save(draft, draft.step, answers, draft.updated_at)
         return None
@@ -331,9 +329,3 @@ async def _listening(uow: UnitOfWork, desk: Desk, timer: Timer, draft: IntakeDra
     uow.repos.drafts.save(draft, nxt, answers, now)
     return chat, reply.add(Prompt(nxt, answers, first_name=first_name,
                                   lead=Note("intake.moving_on")))
-
-
-def _again(uow: UnitOfWork, timer: Timer, due: datetime, now: datetime) -> None:
-    """Not yet: the customer was active since; look again when they could have gone quiet."""
-    uow.repos.timers.add(timer.kind, due, now, chat_id=timer.chat_id, payload=timer.payload)
-

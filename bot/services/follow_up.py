@@ -22,9 +22,8 @@ from bot.domain.vocabulary import (
     FollowUpAnswer,
     RepeatReason,
     Status,
-    TimerKind,
 )
-from bot.services import escalation, handling, life, repeat, tickets
+from bot.services import escalation, handling, life, quiet, repeat, tickets
 from bot.services.desk import Desk
 from bot.services.intake import LEFT_OVER, Turn
 from bot.services.staff_out import Button, Call, Effect, Phrase, Say
@@ -45,7 +44,7 @@ NO_RESPONSE = "no_response"
 async def send(uow: UnitOfWork, desk: Desk, timer: Timer, now: datetime) -> list[Effect]:
     """The follow-up is due: ask the customer whether they are satisfied."""
     t = await _resolved(uow, timer.ticket_id, timer)
-    if t is None or _held_for_morning(uow, desk, timer, now):
+    if t is None or quiet.held_for_morning(uow, desk, timer, now):
         return []
     await life.move(uow, desk, t, Transition.FOLLOW_UP_SENT, SYSTEM, None, now,
                     follow_up=timer.id)
@@ -58,7 +57,7 @@ async def remind(uow: UnitOfWork, desk: Desk, timer: Timer, now: datetime) -> li
     """No answer yet: ask once more (the one reminder; its timer is not set again)."""
     draft = await _draft_of(uow, timer)
     t = await _resolved(uow, timer.ticket_id, timer)
-    if t is None or _held_for_morning(uow, desk, timer, now):
+    if t is None or quiet.held_for_morning(uow, desk, timer, now):
         return []
     sent = await current(uow, t)
     if sent is None or _left_over_pending(draft, t):
@@ -73,7 +72,7 @@ async def expire(uow: UnitOfWork, desk: Desk, timer: Timer, now: datetime) -> li
     never wrote what, which reopens it: they did say it is not settled."""
     draft = await _draft_of(uow, timer)
     t = await _resolved(uow, timer.ticket_id, timer)
-    if t is None or _held_for_morning(uow, desk, timer, now):
+    if t is None or quiet.held_for_morning(uow, desk, timer, now):
         return []
     sent = await current(uow, t)
     lang = await _lang(uow, t)
@@ -256,14 +255,3 @@ async def _lang(uow: UnitOfWork, t: Ticket) -> str:
 def _left_over_pending(draft: IntakeDraft | None, t: Ticket) -> bool:
     return (draft is not None and draft.step == LEFT_OVER
             and draft.answers.get("ticket") == t.id)
-
-
-def _held_for_morning(uow: UnitOfWork, desk: Desk, timer: Timer, now: datetime) -> bool:
-    """Due in the quiet hours (the bot was down when it fell due): the same timer again when
-    they end, so the customer is not woken up."""
-    morning = desk.calendar.after_quiet(now, desk.quiet)
-    if morning <= now:
-        return False
-    uow.repos.timers.add(TimerKind(timer.kind), morning, now, ticket_id=timer.ticket_id,
-                         payload=timer.payload)
-    return True

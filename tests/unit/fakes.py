@@ -115,6 +115,11 @@ class FakeTimerRepo:
         self.uow.timers_added = True
         return t
 
+    def again(self, timer: Timer, due_at: datetime, now: datetime) -> Timer:
+        """The same timer (kind, ticket, chat, payload) once more, due at `due_at`."""
+        return self.add(timer.kind, due_at, now, ticket_id=timer.ticket_id,
+                        chat_id=timer.chat_id, payload=timer.payload)
+
     async def cancel(self, *, ticket_id: int | None = None, chat_id: int | None = None,
                      kinds: tuple[str, ...] = ()) -> None:
         """Cancel pending timers of a ticket or chat (optionally only some kinds)."""
